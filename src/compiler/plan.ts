@@ -26,6 +26,16 @@ export interface IpRule extends Explained {
   readonly to?: string;
   readonly fwmark?: { readonly mark: number; readonly mask: number };
   readonly iif?: string;
+  /** IP protocol selector, e.g. `ipv6-icmp` (the SGP-strict IPv6 gateway rule). */
+  readonly ipproto?: string;
+}
+
+/**
+ * An `ip rule` that must NOT exist although its priority is not ours: the pref-0 `lookup local` rule that the reference
+ * moves to pref 20 in security-groups-for-pods strict mode. Matches the live rule by every field present.
+ */
+export interface AbsentRule extends Omit<IpRule, 'kind'> {
+  readonly kind: 'absent-rule';
 }
 
 /** A route in a numbered table. `dev` is a Linux interface name resolved from the ENI's MAC by the node facts. */
@@ -95,6 +105,11 @@ export interface IptablesRule extends Explained {
   readonly chain: string;
   /** Arguments after `-A <chain>`, exactly as `iptables-save` prints them (quotes removed, one element per token). */
   readonly args: readonly string[];
+  /**
+   * Where a missing rule goes in a chain shared with others (built-in chains): `head` = `-I <chain> 1` (the reference
+   * inserts its FORWARD rejects first); absent = appended. Rules in our own chains always follow plan order.
+   */
+  readonly position?: 'head';
 }
 
 /** An nftables table we own entirely, rendered as `nft -f` text (`table ip aws-cni { ... }`). */
@@ -133,6 +148,7 @@ export interface Ownership {
 
 export type PlanObject =
   | IpRule
+  | AbsentRule
   | Route
   | AbsentRoute
   | Address
@@ -152,6 +168,8 @@ export interface HostPlan {
   readonly routes: readonly Route[];
   readonly absentRoutes: readonly AbsentRoute[];
   readonly rules: readonly IpRule[];
+  /** Rules to delete outside our priorities (optional: absent = none). */
+  readonly absentRules?: readonly AbsentRule[];
   readonly iptablesChains: readonly IptablesChain[];
   readonly iptablesRules: readonly IptablesRule[];
   readonly nftTables: readonly NftTable[];
