@@ -1,0 +1,78 @@
+/**
+ * One warm-pool decision: `decide(snapshot, policy) → Action[]`, the pure half of ipamd's `updateIPPoolIfRequired`.
+ * Grow when the pool is too low (fill existing ENIs first, then attach a new one), otherwise give back free CIDRs
+ * when it is too high and the decrease interval has passed, and independently free at most one unneeded ENI.
+ */
+import { deletableEni, growableEnis, releasableCidrs, shouldRemoveExtraEnis } from './enis.ts';
+import { growthNeed, isTooLow, poolStats, releasableCount, warmIpTargetsDefined } from './targets.ts';
+import type { Action, PoolSnapshot, PoolStats, WarmPoolPolicy } from './types.ts';
+
+export function decide(snapshot: PoolSnapshot, policy: WarmPoolPolicy): Action[] {
+  const stats = poolStats(snapshot.enis);
+  if (isTooLow(stats, snapshot.pendingPods, policy)) {
+    // While growing, nothing is given back: a shrink in the same cycle would only undo the growth.
+    return grow(snapshot, stats, policy);
+  }
+  // Pods waiting for an address are about to use the free ones: giving any back now would only buy them again.
+  if (snapshot.pendingPods > 0) return [];
+  const actions: Action[] = [];
+  if (snapshot.msSinceLastDecrease >= policy.decreaseIntervalMs) actions.push(...shrink(snapshot, stats, policy));
+  if (shouldRemoveExtraEnis(stats, snapshot.enis, policy)) {
+    const eni = deletableEni(snapshot.enis, policy);
+    if (eni !== undefined) {
+      return [
+        ...actions.filter((a) => a.kind !== 'release-ips' || a.eni !== eni.id),
+        { kind: 'free-eni', eni: eni.id, reason: 'no pods, no cooldown, other ENIs cover the warm targets' },
+      ];
+    }
+  }
+  return actions;
+}
+
+function describeNeed(stats: PoolStats, pending: number, policy: WarmPoolPolicy): string {
+  const pods = pending > 0 ? `, ${pending} pods waiting` : '';
+  if (warmIpTargetsDefined(policy)) {
+    return `${stats.available} free / ${stats.total} total < WARM_IP_TARGET=${policy.warmIpTarget} MINIMUM_IP_TARGET=${policy.minimumIpTarget}${pods}`;
+  }
+  if (policy.prefixDelegation) {
+    return `${stats.available} free < WARM_PREFIX_TARGET=${policy.warmPrefixTarget} prefixes${pods}`;
+  }
+  return `${stats.available} free < WARM_ENI_TARGET=${policy.warmEniTarget} ENIs of ${policy.slotsPerEni}${pods}`;
+}
+
+function grow(snapshot: PoolSnapshot, stats: PoolStats, policy: WarmPoolPolicy): Action[] {
+  const prefix = policy.prefixDelegation && !snapshot.prefixFallback;
+  const wholeEnis = !policy.prefixDelegation && !warmIpTargetsDefined(policy);
+  let left = growthNeed(stats, snapshot.pendingPods, policy, snapshot.prefixFallback);
+  const reason = describeNeed(stats, snapshot.pendingPods, policy);
+  const actions: Action[] = [];
+  const onePerCycle = policy.mode === 'reference';
+  for (const eni of growableEnis(snapshot.enis, policy)) {
+    const free = policy.slotsPerEni - eni.cidrs.length;
+    const count = wholeEnis ? free : Math.min(free, left);
+    actions.push({ kind: 'assign-ips', eni: eni.id, count, prefix, reason });
+    left -= count;
+    if (onePerCycle || left <= 0) return actions;
+  }
+  let enis = snapshot.enis.length;
+  while (left > 0 && enis < policy.maxEnis) {
+    const count = wholeEnis ? policy.slotsPerEni : Math.min(left, policy.slotsPerEni);
+    actions.push({ kind: 'attach-eni', count, prefix, reason });
+    left -= count;
+    enis++;
+    if (onePerCycle) break;
+  }
+  return actions;
+}
+
+function shrink(snapshot: PoolSnapshot, stats: PoolStats, policy: WarmPoolPolicy): Action[] {
+  const count = releasableCount(stats, policy);
+  if (count <= 0) return [];
+  const unit = policy.prefixDelegation ? 'prefixes' : 'addresses';
+  return releasableCidrs(snapshot.enis, policy, count).map(({ eni, cidrs }) => ({
+    kind: 'release-ips' as const,
+    eni,
+    cidrs,
+    reason: `${count} free ${unit} above the warm targets`,
+  }));
+}
