@@ -99,10 +99,13 @@ function snap(enis: EniState[], extra: Partial<PoolSnapshot> = {}): PoolSnapshot
   return { enis, pendingPods: 0, msSinceLastDecrease: 60_000, prefixFallback: false, ...extra };
 }
 
+/** An action without its prose, so rows compare the decision itself. */
+type Bare<T> = T extends unknown ? Omit<T, 'reason'> : never;
+
 interface DecideCase {
   readonly policy: Partial<WarmPoolPolicy>;
   readonly snapshot: PoolSnapshot;
-  readonly expected: ReadonlyArray<Omit<Action, 'reason'>>;
+  readonly expected: ReadonlyArray<Bare<Action>>;
 }
 
 const decides = test.macro((t: ExecutionContext, { policy, snapshot, expected }: DecideCase) => {
