@@ -8,7 +8,7 @@ export interface Io {
 }
 
 export interface CommandInput {
-  readonly values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  readonly values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   readonly positionals: readonly string[];
   readonly io: Io;
 }
@@ -34,7 +34,8 @@ export class UsageError extends Error {
 /** Reads `--output text|json`, the same way in every command. */
 export function outputFormat(values: CommandInput['values']): 'text' | 'json' {
   const output = values.output ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, got ${String(output)}`);
+  if (output !== 'text' && output !== 'json')
+    throw new UsageError(`--output must be text or json, got ${String(output)}`);
   return output;
 }
 

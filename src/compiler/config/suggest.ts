@@ -1,0 +1,49 @@
+/** Prefixes of the Amazon VPC CNI's variables: an unknown environment variable with one of them is probably a typo. */
+const OUR_PREFIXES = [
+  'AWS_VPC_',
+  'AWS_EXTERNAL_',
+  'AWS_MANAGE_',
+  'WARM_',
+  'MINIMUM_',
+  'MAX_ENI',
+  'ENABLE_',
+  'DISABLE_',
+  'POD_',
+  'ENI_CONFIG_',
+  'VPC_CNI_',
+  'IP_COOLDOWN',
+  'MANAGE_',
+  'ANNOTATE_',
+  'HOST_CNI_',
+  'INTROSPECTION_',
+];
+
+export function looksLikeOurs(key: string): boolean {
+  return OUR_PREFIXES.some((prefix) => key.toUpperCase().startsWith(prefix));
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest known key, if it is close enough to be a plausible typo (case and `-`/`_` differences count as near). */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  const canonical = (s: string) => s.toUpperCase().replaceAll('-', '_');
+  let best: { key: string; score: number } | undefined;
+  for (const candidate of known) {
+    const score = distance(canonical(key), canonical(candidate));
+    if (best === undefined || score < best.score) best = { key: candidate, score };
+  }
+  if (best === undefined) return undefined;
+  return best.score <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import type { Setting } from './catalog.ts';
+
+/** What Go's strconv.ParseBool accepts, and nothing else: the reference's parser, so existing manifests keep meaning. */
+export const TRUE_STRINGS = ['1', 't', 'T', 'TRUE', 'true', 'True'] as const;
+export const FALSE_STRINGS = ['0', 'f', 'F', 'FALSE', 'false', 'False'] as const;
+
+const MAX_UINT32 = 0xffffffff;
+
+/** The human description of what a setting accepts; every error message ends with it. */
+export function allowedText(setting: Setting): string {
+  switch (setting.kind) {
+    case 'bool':
+      return `a boolean (${[...TRUE_STRINGS, ...FALSE_STRINGS].join(', ')})`;
+    case 'int': {
+      const unit = setting.unit ? ` ${setting.unit}` : '';
+      const range =
+        setting.max >= 2147483647
+          ? `an integer ≥ ${setting.min}${unit}`
+          : `an integer in ${setting.min}–${setting.max}${unit}`;
+      return setting.sentinel === undefined ? range : `${range}, or ${setting.sentinel} (not set)`;
+    }
+    case 'mark':
+      return 'an integer in 1–0xFFFFFFFF (decimal, 0x hex, 0o octal or 0b binary)';
+    case 'enum':
+      return `one of ${setting.values.join(', ')}${setting.caseInsensitive ? ' (any case)' : ''}`;
+    case 'string': {
+      const parts = [setting.nonEmpty ? 'a non-empty string' : 'a string'];
+      if (setting.maxLength > 0) parts.push(`of at most ${setting.maxLength} characters`);
+      if (setting.forbidden.length > 0) parts.push(`other than ${setting.forbidden.map((f) => `"${f}"`).join(', ')}`);
+      if (setting.format === 'url') parts.push('holding an http(s) URL');
+      if (setting.format === 'hostport') parts.push('of the form host:port or unix:<path>');
+      return parts.join(' ');
+    }
+    case 'cidrs':
+      return 'a comma-separated list of IPv4 CIDRs such as 10.0.0.0/16,192.168.0.0/24';
+    case 'tags':
+      return 'a JSON object of string values, e.g. {"team":"net"}';
+    case 'noop':
+      return 'nothing (deprecated no-op)';
+  }
+}
+
+const IPV4_OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4_CIDR = new RegExp(`^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}/(3[0-2]|[12]?\\d)$`);
+
+/** `10.0.1.7/16` → `10.0.0.0/16`, as Go's ParseCIDR().String() prints it. */
+export function normaliseIpv4Cidr(cidr: string): string {
+  const [address = '', length = '0'] = cidr.split('/');
+  const bits = Number(length);
+  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  const network = (value & mask) >>> 0;
+  return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join('.')}/${bits}`;
+}
+
+/** Go's strconv.ParseUint(s, 0, 32) prefixes. */
+function parseMark(text: string): number | undefined {
+  const match = /^(0x[0-9a-f]+|0o?[0-7]+|0b[01]+|[1-9]\d*|0)$/i.exec(text);
+  if (!match) return undefined;
+  const lower = text.toLowerCase();
+  if (lower.startsWith('0x')) return Number.parseInt(lower.slice(2), 16);
+  if (lower.startsWith('0b')) return Number.parseInt(lower.slice(2), 2);
+  if (lower.startsWith('0o')) return Number.parseInt(lower.slice(2), 8);
+  if (lower.length > 1 && lower.startsWith('0')) return Number.parseInt(lower.slice(1), 8);
+  return Number(lower);
+}
+
+/**
+ * The zod schema that turns one raw string into the setting's typed value. Refinement messages give the specific
+ * reason (e.g. "longer than 4 characters"); the caller adds key, value, source and `allowedText`.
+ */
+export function valueSchema(setting: Setting): z.ZodType<unknown, string> {
+  switch (setting.kind) {
+    case 'bool':
+      return z
+        .enum([...TRUE_STRINGS, ...FALSE_STRINGS])
+        .transform((v) => (TRUE_STRINGS as readonly string[]).includes(v));
+    case 'int':
+      return z
+        .string()
+        .regex(/^[+-]?\d+$/, 'not an integer')
+        .transform(Number)
+        .refine(
+          (n) => (n >= setting.min && n <= setting.max) || n === setting.sentinel,
+          setting.max >= 2147483647 ? `below ${setting.min}` : 'out of range',
+        );
+    case 'mark':
+      return z
+        .string()
+        .transform((s) => parseMark(s) ?? Number.NaN)
+        .refine((n) => Number.isInteger(n), 'not an integer')
+        .refine((n) => n >= 1 && n <= MAX_UINT32, 'out of range');
+    case 'enum': {
+      const canonical = (s: string) => (setting.caseInsensitive ? s.toLowerCase() : s);
+      return z
+        .string()
+        .transform(canonical)
+        .refine((s) => setting.values.includes(s), 'not one of the allowed values');
+    }
+    case 'string':
+      return z
+        .string()
+        .refine((s) => !setting.nonEmpty || s.length > 0, 'empty')
+        .refine(
+          (s) => setting.maxLength === 0 || s.length <= setting.maxLength,
+          `longer than ${setting.maxLength} characters`,
+        )
+        .refine((s) => !setting.forbidden.includes(s), 'reserved')
+        .refine((s) => setting.format !== 'url' || s === '' || URL.canParse(s), 'not a URL')
+        .refine((s) => setting.format !== 'hostport' || /^(unix:.+|[^:\s]*:\d{1,5})$/.test(s), 'not host:port');
+    case 'cidrs':
+      return z
+        .string()
+        .transform((s) =>
+          s
+            .split(',')
+            .map((item) => item.trim())
+            .filter((item) => item !== ''),
+        )
+        .superRefine((items, ctx) => {
+          for (const item of items) {
+            if (item.includes(':')) ctx.addIssue({ code: 'custom', message: `${item} is an IPv6 CIDR` });
+            else if (!IPV4_CIDR.test(item)) ctx.addIssue({ code: 'custom', message: `${item} is not a valid CIDR` });
+          }
+        })
+        .transform((items) => items.map(normaliseIpv4Cidr));
+    case 'tags':
+      return z
+        .string()
+        .transform((s, ctx) => {
+          try {
+            return JSON.parse(s === '' ? '{}' : s) as unknown;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+            return z.NEVER;
+          }
+        })
+        .pipe(z.record(z.string(), z.string(), { error: 'not a JSON object of strings' }));
+    case 'noop':
+      return z.string();
+  }
+}

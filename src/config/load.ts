@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import {
+  type Catalog,
+  envLayer,
+  type Layer,
+  type ParseResult,
+  parseConfig,
+  parseConfigMap,
+  parseEnvFile,
+  type SourceProblem,
+} from '../compiler/config/index.ts';
+import { loadCatalog } from './catalog.ts';
+
+export interface ConfigSources {
+  /** The process environment (all of it: the parser keeps what concerns it). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** `--env-file`: KEY=VALUE lines. */
+  readonly envFile?: string | undefined;
+  /** `--configmap`: the `amazon-vpc-cni` ConfigMap manifest, YAML or JSON. */
+  readonly configMap?: string | undefined;
+}
+
+export type LoadedConfig = ParseResult & { readonly catalog: Catalog };
+
+async function readSource(path: string, what: string): Promise<{ text?: string; problem?: SourceProblem }> {
+  try {
+    return { text: await readFile(path, 'utf8') };
+  } catch (error) {
+    return { problem: { where: path, message: `cannot read ${what}: ${(error as Error).message}` } };
+  }
+}
+
+/** YAML is a superset of JSON, so one parser serves both; several documents are allowed if one is the ConfigMap. */
+function decodeManifest(text: string, file: string): { manifest?: unknown; problem?: SourceProblem } {
+  const documents = parseAllDocuments(text);
+  if (!Array.isArray(documents)) return { manifest: undefined };
+  for (const doc of documents) {
+    if (doc.errors.length > 0)
+      return { problem: { where: file, message: `not valid YAML/JSON: ${doc.errors[0]!.message}` } };
+  }
+  const decoded = documents.map((d) => d.toJS() as unknown);
+  const configMaps = decoded.filter((d) => (d as { kind?: unknown } | null)?.kind === 'ConfigMap');
+  const named = configMaps.find((d) => (d as { metadata?: { name?: unknown } }).metadata?.name === 'amazon-vpc-cni');
+  return { manifest: named ?? configMaps[0] ?? decoded[0] };
+}
+
+/** Reads every source, evaluates the schema (once per process) and validates. Never throws for bad input. */
+export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> {
+  const catalog = await loadCatalog();
+  const layers: Layer[] = [];
+  const problems: SourceProblem[] = [];
+
+  if (sources.configMap !== undefined) {
+    const { text, problem } = await readSource(sources.configMap, 'ConfigMap file');
+    if (problem) problems.push(problem);
+    if (text !== undefined) {
+      const decoded = decodeManifest(text, sources.configMap);
+      if (decoded.problem) problems.push(decoded.problem);
+      else {
+        const { layer, problems: p } = parseConfigMap(decoded.manifest, sources.configMap);
+        layers.push(layer);
+        problems.push(...p);
+      }
+    }
+  }
+  if (sources.envFile !== undefined) {
+    const { text, problem } = await readSource(sources.envFile, 'env file');
+    if (problem) problems.push(problem);
+    if (text !== undefined) {
+      const { layer, problems: p } = parseEnvFile(text, sources.envFile);
+      layers.push(layer);
+      problems.push(...p);
+    }
+  }
+  layers.push(envLayer(sources.env, () => true));
+  return { ...parseConfig(layers, catalog, problems), catalog };
+}
+
+/** The flags every command that reads configuration accepts. */
+export const configOptions = {
+  'env-file': { type: 'string' },
+  configmap: { type: 'string' },
+} as const;
+
+export const configOptionsHelp = [
+  '  --env-file FILE     KEY=VALUE lines (like a DaemonSet env list); overrides the ConfigMap',
+  '  --configmap FILE    the amazon-vpc-cni ConfigMap manifest (YAML or JSON); its data keys are setting names',
+  '  The process environment overrides both. Precedence: default < ConfigMap < env file < environment.',
+].join('\n');
