@@ -1,0 +1,83 @@
+import { EventEmitter } from 'node:events';
+
+/** The error an injected fault answers with: an EC2 error code, and the HTTP status that goes with it. */
+export interface InjectedError {
+  readonly code: string;
+  readonly message?: string;
+  readonly status?: number;
+}
+
+/** A 500 `InternalError`, which the SDK retries: the default, because it is what EC2 really answers on a bad day. */
+export const INTERNAL_ERROR: InjectedError = {
+  code: 'InternalError',
+  message: 'An internal error has occurred (injected fault)',
+  status: 500,
+};
+
+interface Rule {
+  readonly action: string;
+  /** Calls of `action` still to let through before failing (0 = fail the next one). */
+  skip: number;
+  /** When set, the rule sleeps until this action succeeds once. */
+  armedBy: string | undefined;
+  readonly error: InjectedError;
+}
+
+/**
+ * Fault injection shared by the three servers: fail the Nth call of an EC2 action, fail an attach right after a
+ * create (the path that leaks ENIs in careless agents), slow IMDS down, and cut Kubernetes watches.
+ */
+export class Faults {
+  readonly #rules: Rule[] = [];
+  readonly #events = new EventEmitter();
+  imdsDelayMs = 0;
+
+  /** Fails the `nth` call of `action` from now on (1 = the next call); each rule fires once. */
+  failNth(action: string, nth = 1, error: InjectedError = INTERNAL_ERROR): void {
+    if (!Number.isInteger(nth) || nth < 1) throw new RangeError(`failNth: nth must be an integer ≥ 1, got ${nth}`);
+    this.#rules.push({ action, skip: nth - 1, armedBy: undefined, error });
+  }
+
+  /** The next `AttachNetworkInterface` after a successful `CreateNetworkInterface` fails. */
+  failAttachAfterCreate(error: InjectedError = INTERNAL_ERROR): void {
+    this.#rules.push({ action: 'AttachNetworkInterface', skip: 0, armedBy: 'CreateNetworkInterface', error });
+  }
+
+  /** IMDS answers every request this much later (0 restores it). */
+  delayImds(ms: number): void {
+    this.imdsDelayMs = ms;
+  }
+
+  /** Ends every open watch (of one resource, e.g. `nodes`, or all), as an apiserver restart or LB idle timeout does. */
+  dropWatches(resource?: string): void {
+    this.#events.emit('drop-watches', resource);
+  }
+
+  onDropWatches(listener: (resource: string | undefined) => void): () => void {
+    this.#events.on('drop-watches', listener);
+    return () => this.#events.off('drop-watches', listener);
+  }
+
+  clear(): void {
+    this.#rules.length = 0;
+    this.imdsDelayMs = 0;
+  }
+
+  /** Called by the EC2 server before running `action`: the error to answer, if a rule fires. */
+  take(action: string): InjectedError | undefined {
+    const index = this.#rules.findIndex((rule) => rule.action === action && rule.armedBy === undefined);
+    if (index < 0) return undefined;
+    const rule = this.#rules[index]!;
+    if (rule.skip > 0) {
+      rule.skip -= 1;
+      return undefined;
+    }
+    this.#rules.splice(index, 1);
+    return rule.error;
+  }
+
+  /** Called after an action succeeded, to arm rules waiting for it. */
+  succeeded(action: string): void {
+    for (const rule of this.#rules) if (rule.armedBy === action) rule.armedBy = undefined;
+  }
+}

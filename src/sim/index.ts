@@ -1,0 +1,76 @@
+import type { Server } from 'node:http';
+import { AuditLog } from './audit.ts';
+import { createEc2Server } from './ec2/server.ts';
+import { Faults } from './faults.ts';
+import { listen, shutdown } from './http.ts';
+import type { Cloud, VpcSpec } from './model/cloud.ts';
+import type { Instance } from './model/eni.ts';
+import { instanceTypeLimits } from './model/instance-types.ts';
+import { buildCloud } from './model/topology.ts';
+import { PROFILES, type Profile, type ProfileName } from './profile.ts';
+import { EC2_BUCKETS, Throttle, type ThrottleSpec } from './throttle.ts';
+
+export type { AuditEntry, AuditLog, AuditQuery } from './audit.ts';
+export type { Faults, InjectedError } from './faults.ts';
+export type { Cloud, VpcSpec } from './model/cloud.ts';
+export type { Eni, Instance } from './model/eni.ts';
+export { defaultVpc } from './model/topology.ts';
+export type { Profile, ProfileName } from './profile.ts';
+export { EC2_BUCKETS, type ThrottleSpec } from './throttle.ts';
+
+export interface SimulatorOptions {
+  /** The node's instance type (a key of src/data/instance-limits.json). Default m5.large. */
+  readonly instanceType?: string;
+  /** `fast` (no latency, IMDS in step with EC2) for tests; `realistic` for the demo and benchmarks. Default fast. */
+  readonly profile?: ProfileName;
+  /** Overrides of the chosen profile's figures (e.g. `{imdsPropagationMs: 200}`). */
+  readonly profileOverrides?: Partial<Profile>;
+  /** Fixed ports; by default each server takes a free port. */
+  readonly ports?: { readonly ec2?: number; readonly imds?: number; readonly kubernetes?: number };
+  /** EC2 token buckets; `false` turns throttling off. Default: EC2's documented buckets. */
+  readonly throttle?: ThrottleSpec | false;
+  readonly region?: string;
+  /** Replaces the default VPC (see defaultVpc); the node goes in the first subnet. */
+  readonly vpc?: VpcSpec;
+}
+
+export interface Simulators {
+  readonly ec2Url: string;
+  readonly region: string;
+  /** The one model behind EC2 and IMDS; tests may read it (e.g. `model.unattachedEnis()` to prove nothing leaked). */
+  readonly model: Cloud;
+  readonly instance: Instance;
+  readonly audit: AuditLog;
+  readonly faults: Faults;
+  readonly throttle: Throttle;
+  close(): Promise<void>;
+}
+
+/** Starts the simulators on 127.0.0.1 for one node of `instanceType` in a VPC. */
+export async function startSimulators(options: SimulatorOptions = {}): Promise<Simulators> {
+  const instanceType = options.instanceType ?? 'm5.large';
+  if (instanceTypeLimits(instanceType) === undefined) {
+    throw new Error(`unknown instance type '${instanceType}' (not in src/data/instance-limits.json)`);
+  }
+  const profile: Profile = { ...PROFILES[options.profile ?? 'fast'], ...options.profileOverrides };
+  const { cloud, instance } = buildCloud({ instanceType, region: options.region, vpc: options.vpc });
+  const audit = new AuditLog();
+  const faults = new Faults();
+  const throttle = new Throttle(options.throttle ?? EC2_BUCKETS);
+  const servers: Server[] = [];
+  const ec2 = createEc2Server({ cloud, audit, faults, throttle, profile: () => profile });
+  servers.push(ec2);
+  const ec2Url = await listen(ec2, options.ports?.ec2);
+  return {
+    ec2Url,
+    region: cloud.region,
+    model: cloud,
+    instance,
+    audit,
+    faults,
+    throttle,
+    async close() {
+      await Promise.all(servers.map(shutdown));
+    },
+  };
+}
