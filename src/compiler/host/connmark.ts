@@ -99,8 +99,6 @@ function nftMark(mark: number): string {
 
 function nftConnmark(ctx: HostContext): Connmark {
   const mark = nftMark(ctx.mark);
-  const prefix = ctx.config.AWS_VPC_K8S_CNI_VETHPREFIX;
-  const fromPods = prefix === '' ? '' : `iifname "${prefix}*" `;
   const table: NftTable = {
     kind: 'nft-table',
     family: Nft.family,
@@ -113,7 +111,7 @@ function nftConnmark(ctx: HostContext): Connmark {
         rules: [
           // Traffic to the node itself is never rerouted.
           'fib daddr type local return',
-          `${fromPods}counter jump ${Nft.markChain}`,
+          `iifname "${ctx.config.AWS_VPC_K8S_CNI_VETHPREFIX}*" counter jump ${Nft.markChain}`,
           `counter meta mark set ct mark & ${mark}`,
         ],
       },

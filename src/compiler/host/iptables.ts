@@ -5,9 +5,9 @@ export function comment(text: string): string[] {
   return ['-m', 'comment', '--comment', text];
 }
 
-/** `-i eni+`; iptables-save drops `-i +` (an empty prefix matches every interface), so no argument at all then. */
+/** `-i eni+`: every interface whose name starts with the prefix. */
 export function inInterfacePrefix(prefix: string): string[] {
-  return prefix === '' ? [] : ['-i', `${prefix}+`];
+  return ['-i', `${prefix}+`];
 }
 
 /** `-d <cidr>`, omitted for 0.0.0.0/0 as iptables-save does. */
