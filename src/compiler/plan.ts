@@ -32,7 +32,8 @@ export interface IpRule extends Explained {
 
 /**
  * An `ip rule` that must NOT exist although its priority is not ours: the pref-0 `lookup local` rule that the reference
- * moves to pref 20 in security-groups-for-pods strict mode. Matches the live rule by every field present.
+ * moves to pref 20 in security-groups-for-pods strict mode. Matches a live rule with exactly these selectors (an absent
+ * field means none, e.g. no `from` = `from all`), so `from fe80:ec2::1 ipproto ipv6-icmp lookup local` at pref 0 is not it.
  */
 export interface AbsentRule extends Omit<IpRule, 'kind'> {
   readonly kind: 'absent-rule';
@@ -123,7 +124,12 @@ export interface NftTable extends Explained {
 export interface NftChain {
   readonly name: string;
   /** Base chain hook, e.g. `{type: 'nat', hook: 'prerouting', priority: -90, policy: 'accept'}`; absent = regular chain. */
-  readonly base?: { readonly type: 'nat' | 'filter'; readonly hook: string; readonly priority: number; readonly policy: 'accept' | 'drop' };
+  readonly base?: {
+    readonly type: 'nat' | 'filter';
+    readonly hook: string;
+    readonly priority: number;
+    readonly policy: 'accept' | 'drop';
+  };
   /** Rule statements in order, in `nft list` form without handles, e.g. `iifname "eni*" counter jump snat-mark`. */
   readonly rules: readonly string[];
 }
