@@ -39,10 +39,13 @@ function distance(a: string, b: string): number {
 /** The closest known key, if it is close enough to be a plausible typo (case and `-`/`_` differences count as near). */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
   const canonical = (s: string) => s.toUpperCase().replaceAll('-', '_');
-  let best: { key: string; score: number } | undefined;
+  let best: { key: string; score: number; exact: number } | undefined;
   for (const candidate of known) {
     const score = distance(canonical(key), canonical(candidate));
-    if (best === undefined || score < best.score) best = { key: candidate, score };
+    // Ties go to the candidate spelled like the input (`warm-ip-targt` → `warm-ip-target`, not `WARM_IP_TARGET`).
+    const exact = distance(key, candidate);
+    if (best === undefined || score < best.score || (score === best.score && exact < best.exact))
+      best = { key: candidate, score, exact };
   }
   if (best === undefined) return undefined;
   return best.score <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
