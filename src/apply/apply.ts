@@ -1,0 +1,91 @@
+import type { HostPlan } from '../compiler/plan.ts';
+import { type ChangeSet, changeLine, diff } from './diff.ts';
+import { ApplyError, type ApplyStep, type RollbackOutcome, WriteError } from './errors.ts';
+import type { LiveState } from './live.ts';
+import { readForPlan } from './read.ts';
+import { revert } from './revert.ts';
+import type { Runner } from './run.ts';
+import { VerifyError, verify } from './verify.ts';
+import { write } from './write.ts';
+
+/**
+ * read → diff → write → verify; on any failure after the first write, converge back to the state read at the
+ * start and throw an ApplyError naming the step, the object or batch line, and whether the rollback worked.
+ * A no-op plan costs one read and no writes.
+ */
+
+export interface ApplyOptions {
+  readonly dryRun?: boolean;
+  /**
+   * The changes a saved plan promised: the apply refuses (nothing written) unless the live state still needs exactly
+   * these, i.e. the live objects they depend on are unchanged.
+   */
+  readonly expected?: ChangeSet;
+  readonly progress?: (message: string) => void;
+}
+
+export interface ApplyResult {
+  readonly changes: ChangeSet;
+  readonly applied: boolean;
+}
+
+/** Lines describing how `live` no longer matches the changes a saved plan was made with ('' = still matches). */
+export function preconditionFailures(expected: ChangeSet, actual: ChangeSet): string[] {
+  const want = new Set(expected.map(changeLine));
+  const have = new Set(actual.map(changeLine));
+  return [
+    ...[...want].filter((l) => !have.has(l)).map((l) => `no longer applies: ${l}`),
+    ...[...have].filter((l) => !want.has(l)).map((l) => `not in the saved plan: ${l}`),
+  ];
+}
+
+async function rollBack(runner: Runner, captured: LiveState, plan: HostPlan): Promise<RollbackOutcome> {
+  try {
+    const now = await readForPlan(runner, plan);
+    const back = revert(captured, now, plan);
+    await write(runner, { changes: back.changes, desired: back.target, live: now });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: error as Error };
+  }
+}
+
+function failure(step: ApplyStep, error: unknown, rollback?: RollbackOutcome): ApplyError {
+  if (error instanceof WriteError) {
+    return new ApplyError(step, error.message, { cause: error, lines: error.lines, ...(rollback ? { rollback } : {}) });
+  }
+  const message = error instanceof VerifyError ? error.message : `${step} failed: ${(error as Error).message}`;
+  return new ApplyError(step, message, { cause: error, ...(rollback ? { rollback } : {}) });
+}
+
+export async function apply(runner: Runner, plan: HostPlan, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const progress = options.progress ?? (() => {});
+  let live: LiveState;
+  try {
+    live = await readForPlan(runner, plan);
+  } catch (error) {
+    throw failure('read', error);
+  }
+  const changes = diff(plan, live);
+  if (options.expected !== undefined) {
+    const failures = preconditionFailures(options.expected, changes);
+    if (failures.length > 0) {
+      throw new ApplyError('precondition', 'the live state no longer matches the saved plan; nothing was applied', {
+        lines: failures,
+      });
+    }
+  }
+  if (options.dryRun || changes.length === 0) return { changes, applied: false };
+  progress(`applying ${changes.length} change(s)`);
+  let step: ApplyStep = 'write';
+  try {
+    await write(runner, { changes, desired: plan, live });
+    step = 'verify';
+    progress('verifying');
+    await verify(runner, plan);
+  } catch (error) {
+    progress(`${step} failed; rolling back`);
+    throw failure(step, error, await rollBack(runner, live, plan));
+  }
+  return { changes, applied: true };
+}
