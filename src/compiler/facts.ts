@@ -10,8 +10,16 @@ const mac = z
   .string()
   .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, 'a lower-case MAC address such as 0a:1b:2c:3d:4e:5f')
   .describe('MAC address, lower case (the IMDS `network/interfaces/macs/<mac>/` key)');
-const ipv4 = z.string().refine((s) => parseIpv4(s) !== undefined, 'an IPv4 address such as 10.0.1.5');
-const ipv4Cidr = z.string().refine((s) => normaliseIpv4Cidr(s) === s, 'a normalised IPv4 CIDR such as 10.0.0.0/16');
+// The regexes carry the shape into the JSON Schema; the refinements add what a regex says badly (octets ≤ 255,
+// no host bits in a CIDR).
+const ipv4 = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'an IPv4 address such as 10.0.1.5')
+  .refine((s) => parseIpv4(s) !== undefined, 'an IPv4 address such as 10.0.1.5');
+const ipv4Cidr = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR such as 10.0.0.0/16')
+  .refine((s) => normaliseIpv4Cidr(s) === s, 'a normalised IPv4 CIDR (no host bits) such as 10.0.0.0/16');
 const ipv6 = z.string().regex(/^[0-9a-f:]+$/, 'an IPv6 address in lower case such as 2600:1f14::5');
 const ipv6Cidr = z.string().regex(/^[0-9a-f:]+\/\d{1,3}$/, 'an IPv6 CIDR such as 2600:1f14:1:2::/64');
 
