@@ -3,6 +3,10 @@ import { AuditLog } from './audit.ts';
 import { createEc2Server } from './ec2/server.ts';
 import { Faults } from './faults.ts';
 import { listen, shutdown } from './http.ts';
+import { createImdsServer } from './imds/server.ts';
+import { seedCluster, writeKubeconfig } from './kubernetes/seed.ts';
+import { createKubernetesServer } from './kubernetes/server.ts';
+import { ObjectStore } from './kubernetes/store.ts';
 import type { Cloud, VpcSpec } from './model/cloud.ts';
 import type { Instance } from './model/eni.ts';
 import { instanceTypeLimits } from './model/instance-types.ts';
@@ -12,6 +16,9 @@ import { EC2_BUCKETS, Throttle, type ThrottleSpec } from './throttle.ts';
 
 export type { AuditEntry, AuditLog, AuditQuery } from './audit.ts';
 export type { Faults, InjectedError } from './faults.ts';
+export { RESOURCES, type ResourceType } from './kubernetes/resources.ts';
+export type { KubeObject } from './kubernetes/selectors.ts';
+export { ObjectStore } from './kubernetes/store.ts';
 export type { Cloud, VpcSpec } from './model/cloud.ts';
 export type { Eni, Instance } from './model/eni.ts';
 export { defaultVpc } from './model/topology.ts';
@@ -36,10 +43,18 @@ export interface SimulatorOptions {
 
 export interface Simulators {
   readonly ec2Url: string;
+  readonly imdsUrl: string;
+  readonly kubernetesUrl: string;
+  /** A kubeconfig file for `kubectl` and client-node (removed by `close()`). */
+  readonly kubeconfigPath: string;
+  /** The Kubernetes node object's name (the instance's private DNS name). */
+  readonly nodeName: string;
   readonly region: string;
   /** The one model behind EC2 and IMDS; tests may read it (e.g. `model.unattachedEnis()` to prove nothing leaked). */
   readonly model: Cloud;
   readonly instance: Instance;
+  /** The API server's storage: seed pods, ConfigMaps and ENIConfigs with `kubernetes.create(...)`. */
+  readonly kubernetes: ObjectStore;
   readonly audit: AuditLog;
   readonly faults: Faults;
   readonly throttle: Throttle;
@@ -60,9 +75,29 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
   const servers: Server[] = [];
   const ec2 = createEc2Server({ cloud, audit, faults, throttle, profile: () => profile });
   servers.push(ec2);
+  const imds = createImdsServer({
+    cloud,
+    instanceId: instance.id,
+    audit,
+    faults,
+    propagationMs: profile.imdsPropagationMs,
+  });
+  servers.push(imds.server);
+  const store = new ObjectStore();
+  const nodeName = seedCluster(store, cloud, instance);
+  const kubernetes = createKubernetesServer({ store, audit, faults, bookmarkIntervalMs: profile.bookmarkIntervalMs });
+  servers.push(kubernetes);
   const ec2Url = await listen(ec2, options.ports?.ec2);
+  const imdsUrl = await listen(imds.server, options.ports?.imds);
+  const kubernetesUrl = await listen(kubernetes, options.ports?.kubernetes);
+  const kubeconfig = await writeKubeconfig(kubernetesUrl);
   return {
     ec2Url,
+    imdsUrl,
+    kubernetesUrl,
+    kubeconfigPath: kubeconfig.path,
+    nodeName,
+    kubernetes: store,
     region: cloud.region,
     model: cloud,
     instance,
@@ -70,7 +105,9 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     faults,
     throttle,
     async close() {
+      imds.stop();
       await Promise.all(servers.map(shutdown));
+      await kubeconfig.remove();
     },
   };
 }

@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AuditLog } from '../audit.ts';
+import type { Faults } from '../faults.ts';
+import { readBody } from '../http.ts';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION } from './discovery.ts';
+import { badRequest, KubeError } from './errors.ts';
+import { ENICONFIG_GROUP, type ResourceType, resourceFor } from './resources.ts';
+import { fieldSelector, type KubeObject, labelSelector } from './selectors.ts';
+import type { ObjectStore } from './store.ts';
+import { renderTable } from './table.ts';
+import { serveWatch } from './watch.ts';
+
+export interface KubernetesServerOptions {
+  readonly store: ObjectStore;
+  readonly audit: AuditLog;
+  readonly faults: Faults;
+  readonly bookmarkIntervalMs: number;
+}
+
+interface Target {
+  readonly type: ResourceType;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+}
+
+/** The Kubernetes API over plain HTTP: discovery, then get/list/watch/create/update/patch/delete on RESOURCES. */
+export function createKubernetesServer(options: KubernetesServerOptions): Server {
+  return createServer((request, response) => {
+    const started = performance.now();
+    handle(options, request, response)
+      .catch((error: unknown) =>
+        error instanceof KubeError ? error : new KubeError(500, 'InternalError', `simulator bug: ${String(error)}`),
+      )
+      .then((failure) => {
+        if (failure instanceof KubeError && !response.headersSent) sendJson(response, failure.code, failure.toStatus());
+        options.audit.record({
+          service: 'kubernetes',
+          action: `${request.method} ${(request.url ?? '').split('?')[0]}`,
+          params: {},
+          outcome: failure instanceof KubeError ? failure.reason : 'ok',
+          status: failure instanceof KubeError ? failure.code : response.statusCode,
+          durationMs: performance.now() - started,
+        });
+      });
+  });
+}
+
+async function handle(
+  options: KubernetesServerOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://kubernetes');
+  const discovery = discover(url.pathname, request.headers.host ?? '127.0.0.1');
+  if (discovery !== undefined) return sendJson(response, 200, discovery);
+  const target = parsePath(url.pathname);
+  if (target === undefined)
+    throw new KubeError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+  const { store } = options;
+  const { type, namespace, name } = target;
+  const method = request.method ?? 'GET';
+  if (method === 'GET' && name === undefined) {
+    const matches = and(
+      labelSelector(url.searchParams.get('labelSelector')),
+      fieldSelector(url.searchParams.get('fieldSelector')),
+    );
+    const watch = url.searchParams.get('watch');
+    if (watch === 'true' || watch === '1') {
+      const timeout = url.searchParams.get('timeoutSeconds');
+      await serveWatch(
+        store,
+        options.faults,
+        {
+          type,
+          namespace,
+          matches,
+          resourceVersion: url.searchParams.get('resourceVersion'),
+          allowBookmarks: url.searchParams.get('allowWatchBookmarks') === 'true',
+          timeoutSeconds: timeout === null ? undefined : Number(timeout),
+          bookmarkIntervalMs: options.bookmarkIntervalMs,
+        },
+        request,
+        response,
+      );
+      return;
+    }
+    const items = store.list(type, namespace).filter(matches);
+    return sendObjects(request, response, type, items, String(store.revision));
+  }
+  if (name === undefined && method !== 'POST')
+    throw new KubeError(405, 'MethodNotAllowed', `${method} is not allowed on a collection`);
+  switch (method) {
+    case 'GET':
+      return sendObjects(request, response, type, [store.get(type, namespace, name!)], undefined);
+    case 'POST': {
+      const body = await readJson(request);
+      const object = { ...body, metadata: { ...body.metadata, ...(namespace ? { namespace } : {}) } };
+      return sendJson(response, 201, store.create(type, object));
+    }
+    case 'PUT':
+      return sendJson(response, 200, store.replace(type, namespace, name!, await readJson(request)));
+    case 'PATCH':
+      return sendJson(
+        response,
+        200,
+        store.patch(type, namespace, name!, request.headers['content-type'] ?? '', await readJson(request)),
+      );
+    case 'DELETE':
+      return sendJson(response, 200, store.delete(type, namespace, name!));
+    default:
+      throw new KubeError(405, 'MethodNotAllowed', `${method} is not supported`);
+  }
+}
+
+function discover(path: string, host: string): unknown {
+  if (path === '/version') return VERSION;
+  if (path === '/api') return apiVersions(host);
+  if (path === '/apis') return apiGroupList();
+  if (path === `/apis/${ENICONFIG_GROUP}`) return apiGroup();
+  if (path === '/api/v1') return apiResourceList('', 'v1');
+  const group = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+  return group ? apiResourceList(group[1]!, group[2]!) : undefined;
+}
+
+/** `/api/v1[/namespaces/NS]/PLURAL[/NAME[/status]]` and `/apis/GROUP/VERSION[/namespaces/NS]/PLURAL[/NAME[/status]]`. */
+function parsePath(path: string): Target | undefined {
+  const parts = path.split('/').filter(Boolean);
+  let group = '';
+  let rest: string[];
+  if (parts[0] === 'api' && parts[1] === 'v1') rest = parts.slice(2);
+  else if (parts[0] === 'apis' && parts.length >= 3) {
+    group = parts[1]!;
+    rest = parts.slice(3);
+  } else return undefined;
+  const version = parts[0] === 'api' ? 'v1' : parts[2]!;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest.length > 3 || (rest.length === 3 && rest[2] !== 'status')) return undefined;
+  const type = resourceFor(group, version, rest[0] ?? '');
+  if (type === undefined || (namespace !== undefined && !type.namespaced)) return undefined;
+  return { type, namespace, name: rest[1] };
+}
+
+/** A list (when `listVersion` is given: the store's revision, which a watch can start from) or one object. */
+function sendObjects(
+  request: IncomingMessage,
+  response: ServerResponse,
+  type: ResourceType,
+  items: KubeObject[],
+  listVersion: string | undefined,
+): void {
+  const resourceVersion = listVersion ?? items[0]?.metadata.resourceVersion ?? '';
+  if ((request.headers.accept ?? '').includes('as=Table'))
+    return sendJson(response, 200, renderTable(type, items, resourceVersion));
+  if (listVersion === undefined) return sendJson(response, 200, items[0]);
+  sendJson(response, 200, {
+    kind: `${type.kind}List`,
+    apiVersion: items[0]?.apiVersion ?? (type.group ? `${type.group}/${type.version}` : 'v1'),
+    metadata: { resourceVersion },
+    items,
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+async function readJson(request: IncomingMessage): Promise<KubeObject> {
+  const text = await readBody(request);
+  try {
+    return JSON.parse(text) as KubeObject;
+  } catch {
+    throw badRequest(`the request body is not JSON: ${text.slice(0, 80)}`);
+  }
+}
+
+function and(a: (o: KubeObject) => boolean, b: (o: KubeObject) => boolean) {
+  return (object: KubeObject) => a(object) && b(object);
+}
