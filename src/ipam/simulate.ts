@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../compiler/config/index.ts';
-import instanceLimits from '../data/instance-limits.json' with { type: 'json' };
+import { instanceTypeLimits } from '../data/instance-limits.ts';
 import { type SimulatorOptions, type Simulators, startSimulators } from '../sim/index.ts';
 import { Ec2Api } from './cloud/client.ts';
 import { Ec2Allocator } from './cloud/ec2.ts';
@@ -66,7 +66,7 @@ export interface SimNode {
 }
 
 export function limitsOf(instanceType: string): InstanceLimits {
-  const limits = (instanceLimits as Record<string, InstanceLimits>)[instanceType];
+  const limits = instanceTypeLimits(instanceType);
   if (limits === undefined)
     throw new Error(`unknown instance type '${instanceType}' (not in src/data/instance-limits.json)`);
   return limits;

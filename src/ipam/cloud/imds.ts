@@ -55,7 +55,8 @@ export class ImdsClient {
   readonly #timeoutMs: number;
   readonly #attempts: number;
   readonly #backoffMs: number;
-  #token: { value: string; expiresAt: number } | undefined;
+  /** Shared by concurrent requests, so a burst of GETs asks for one token, not one each. */
+  #token: Promise<{ value: string; expiresAt: number }> | undefined;
 
   constructor(options: ImdsOptions = {}) {
     this.endpoint = (options.endpoint ?? DEFAULT_IMDS_ENDPOINT).replace(/\/+$/, '');
@@ -94,16 +95,22 @@ export class ImdsClient {
   }
 
   async #sessionToken(): Promise<string> {
-    if (this.#token !== undefined && Date.now() < this.#token.expiresAt) return this.#token.value;
+    const cached = await this.#token?.catch(() => undefined);
+    if (cached !== undefined && Date.now() < cached.expiresAt) return cached.value;
+    this.#token = this.#newToken();
+    return (await this.#token).value;
+  }
+
+  async #newToken(): Promise<{ value: string; expiresAt: number }> {
     const url = `${this.endpoint}/latest/api/token`;
     const response = await this.#request(url, {
       method: 'PUT',
       headers: { 'x-aws-ec2-metadata-token-ttl-seconds': String(TOKEN_TTL_SECONDS) },
     });
-    if (!response.ok)
+    if (!response.ok) {
       throw new ImdsError('http', url, `IMDS refused a session token at ${url}: HTTP ${response.status}`);
-    this.#token = { value: response.body, expiresAt: Date.now() + TOKEN_TTL_SECONDS * 1000 - TOKEN_RENEW_MARGIN_MS };
-    return response.body;
+    }
+    return { value: response.body, expiresAt: Date.now() + TOKEN_TTL_SECONDS * 1000 - TOKEN_RENEW_MARGIN_MS };
   }
 
   /** One request with timeout and bounded retries; returns the final answer or throws `unreachable`. */
@@ -161,6 +168,10 @@ function lines(text: string | undefined): string[] {
     .filter((l) => l !== '');
 }
 
+function macsOf(replies: ImdsReplies): string[] {
+  return lines(replies['network/interfaces/macs/']).map((m) => m.replace(/\/$/, ''));
+}
+
 function integer(text: string | undefined, fallback: number): number {
   return text === undefined ? fallback : Number(text);
 }
@@ -170,7 +181,7 @@ function integer(text: string | undefined, fallback: number): number {
  * Validated by the NodeFacts schema, so a malformed reply fails with the field and value named.
  */
 export function nodeFactsFromImds(replies: ImdsReplies, source: string): NodeFacts {
-  const macs = lines(replies['network/interfaces/macs/']).map((m) => m.replace(/\/$/, ''));
+  const macs = macsOf(replies);
   const eni = (mac: string, key: string) => replies[`network/interfaces/macs/${mac}/${key}`];
   const facts: NodeFactsInput = {
     version: 1,
@@ -221,7 +232,7 @@ export async function readNodeFacts(client: ImdsClient | string): Promise<NodeFa
       replies['network/interfaces/macs/'] = await imds.get('network/interfaces/macs/');
     })(),
   ]);
-  const macs = lines(replies['network/interfaces/macs/']).map((m) => m.replace(/\/$/, ''));
+  const macs = macsOf(replies);
   await Promise.all(
     macs.flatMap((mac) => [
       ...ENI_KEYS.required.map(async (key) => {
