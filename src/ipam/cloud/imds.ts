@@ -95,10 +95,18 @@ export class ImdsClient {
   }
 
   async #sessionToken(): Promise<string> {
-    const cached = await this.#token?.catch(() => undefined);
-    if (cached !== undefined && Date.now() < cached.expiresAt) return cached.value;
-    this.#token = this.#newToken();
-    return (await this.#token).value;
+    // Assigned synchronously, before any await, so concurrent callers share one PUT.
+    this.#token ??= this.#newToken();
+    const pending = this.#token;
+    try {
+      const token = await pending;
+      if (Date.now() < token.expiresAt) return token.value;
+    } catch (error) {
+      if (this.#token === pending) this.#token = undefined; // the next call asks again
+      throw error;
+    }
+    if (this.#token === pending) this.#token = undefined;
+    return this.#sessionToken();
   }
 
   async #newToken(): Promise<{ value: string; expiresAt: number }> {
