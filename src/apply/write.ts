@@ -12,7 +12,7 @@ import { CommandError, type Runner } from './run.ts';
 /** How each tool names the failing line of its standard input. */
 const FAILED_LINE: Record<string, RegExp> = {
   ip: /Command failed -:(\d+)/,
-  iptables: /line (\d+) failed/,
+  iptables: /(?:line (\d+) failed|Error occurred at line: (\d+))/,
   nft: /(?:\/dev\/stdin|-):(\d+):/,
 };
 
@@ -28,13 +28,8 @@ async function batch(backend: string, tool: keyof typeof FAILED_LINE, payload: s
       .map((l) => l.trim())
       .filter((l) => l !== '' && !FAILED_LINE[tool]!.test(l))
       .join('; ');
-    throw new WriteError(
-      backend,
-      payload,
-      match === null ? undefined : Number(match[1]),
-      detail || String(error),
-      error,
-    );
+    const line = match === null ? undefined : Number(match[1] ?? match[2]);
+    throw new WriteError(backend, payload, line, detail || String(error), error);
   }
 }
 
