@@ -79,7 +79,6 @@ async function handle(
           timeoutSeconds: timeout === null ? undefined : Number(timeout),
           bookmarkIntervalMs: options.bookmarkIntervalMs,
         },
-        request,
         response,
       );
       return;
@@ -153,15 +152,16 @@ function sendObjects(
   listVersion: string | undefined,
 ): void {
   const resourceVersion = listVersion ?? items[0]?.metadata.resourceVersion ?? '';
-  if ((request.headers.accept ?? '').includes('as=Table'))
-    return sendJson(response, 200, renderTable(type, items, resourceVersion));
-  if (listVersion === undefined) return sendJson(response, 200, items[0]);
-  sendJson(response, 200, {
-    kind: `${type.kind}List`,
-    apiVersion: items[0]?.apiVersion ?? (type.group ? `${type.group}/${type.version}` : 'v1'),
-    metadata: { resourceVersion },
-    items,
-  });
+  let body: unknown = items[0];
+  if ((request.headers.accept ?? '').includes('as=Table')) body = renderTable(type, items, resourceVersion);
+  else if (listVersion !== undefined)
+    body = {
+      kind: `${type.kind}List`,
+      apiVersion: items[0]?.apiVersion ?? (type.group ? `${type.group}/${type.version}` : 'v1'),
+      metadata: { resourceVersion },
+      items,
+    };
+  sendJson(response, 200, body);
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

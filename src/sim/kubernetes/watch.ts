@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Faults } from '../faults.ts';
 import { KubeError } from './errors.ts';
 import { apiVersionOf, type ResourceType } from './resources.ts';
@@ -25,7 +25,6 @@ export function serveWatch(
   store: ObjectStore,
   faults: Faults,
   watch: WatchRequest,
-  request: IncomingMessage,
   response: ServerResponse,
 ): Promise<string> {
   const inScope = (event: WatchEvent) =>
