@@ -1,8 +1,9 @@
 import type { HostPlan } from '../compiler/plan.ts';
-import { type ChangeSet, changeLine, diff } from './diff.ts';
+import { type ChangeSet, diff } from './diff.ts';
 import { ApplyError, type ApplyStep, type RollbackOutcome, WriteError } from './errors.ts';
 import type { LiveState } from './live.ts';
 import { readForPlan } from './read.ts';
+import { changeLine } from './render.ts';
 import { revert } from './revert.ts';
 import type { Runner } from './run.ts';
 import { VerifyError, verify } from './verify.ts';

@@ -11,7 +11,6 @@ import type {
   Route,
   Sysctl,
 } from '../compiler/plan.ts';
-import { describe } from '../compiler/render/index.ts';
 import { identity, iptablesRuleKey, nftTableKey, routeKey } from './keys.ts';
 import type { LiveRoute, LiveRule, LiveState } from './live.ts';
 
@@ -371,10 +370,4 @@ export function diff(plan: HostPlan, live: LiveState, scope: Scope = scopeOf(pla
     ...diffIptablesRules(plan, live, scope),
     ...diffNftTables(plan.nftTables, live, scope.ownership),
   ];
-}
-
-/** One line per change: `+ route 10.0.0.0/16 dev eth1 table 2   (missing)`. */
-export function changeLine(change: Change): string {
-  const sign = change.kind === 'add' ? '+' : change.kind === 'delete' ? '-' : '~';
-  return `${sign} ${describe(change.object)}   (${change.reason})`;
 }

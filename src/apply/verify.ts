@@ -1,7 +1,8 @@
 import type { HostPlan } from '../compiler/plan.ts';
-import { type ChangeSet, changeLine, diff } from './diff.ts';
+import { type ChangeSet, diff } from './diff.ts';
 import type { LiveState } from './live.ts';
 import { readForPlan } from './read.ts';
+import { changeLine } from './render.ts';
 import type { Runner } from './run.ts';
 
 /**

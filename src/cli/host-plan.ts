@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { emptyLiveState, type LiveState } from '../apply/live.ts';
+import { parseIpAddr } from '../apply/parse.ts';
+import { readForPlan } from '../apply/read.ts';
+import { currentNetns, namedNetns, Runner } from '../apply/run.ts';
+import { compileHostPlan, PlanError } from '../compiler/compile.ts';
+import { formatIssue } from '../compiler/config/index.ts';
+import { type NodeFacts, parseNodeFacts } from '../compiler/facts.ts';
+import type { HostPlan } from '../compiler/plan.ts';
+import { configOptions, configOptionsHelp, loadConfig } from '../config/load.ts';
+import { ImdsClient, imdsEndpoint, readNodeFacts } from '../ipam/cloud/imds.ts';
+import { withInterfaceNames } from '../node/host-facts.ts';
+import type { CommandInput, Io } from './command.ts';
+
+/**
+ * What `plan` and `apply` share: config + node facts → HostPlan, and the live state of the target namespace.
+ * Config or facts that cannot make a plan end the command here, before anything reads or writes the kernel.
+ */
+
+export const hostPlanOptions = {
+  ...configOptions,
+  node: { type: 'string' },
+  netns: { type: 'string' },
+} as const;
+
+export const hostPlanOptionsHelp = `${configOptionsHelp}
+  --node FILE         node snapshot (JSON, schema/node.schema.json) instead of reading IMDS
+                      (IMDS endpoint: $AWS_EC2_METADATA_SERVICE_ENDPOINT, default http://169.254.169.254)
+  --netns NAME        work on the network namespace /var/run/netns/NAME instead of the current one`;
+
+export interface HostPlanContext {
+  readonly runner: Runner;
+  readonly plan: HostPlan;
+  readonly live: LiveState;
+}
+
+/** A failure the command reports on stderr and turns into exit 1 (bad config, bad snapshot, unreadable IMDS). */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+export function runnerFor(values: CommandInput['values']): Runner {
+  const netns = values.netns as string | undefined;
+  return new Runner(netns === undefined ? currentNetns : namedNetns(netns));
+}
+
+async function nodeFacts(values: CommandInput['values'], io: Io): Promise<NodeFacts> {
+  const file = values.node as string | undefined;
+  if (file === undefined) {
+    io.stderr(`reading node facts from IMDS at ${imdsEndpoint(io.env)}\n`);
+    return readNodeFacts(new ImdsClient({ endpoint: imdsEndpoint(io.env) }));
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read node snapshot: ${(error as Error).message}`);
+  }
+  try {
+    return parseNodeFacts(JSON.parse(text), file);
+  } catch (error) {
+    throw new InputError(
+      error instanceof SyntaxError ? `${file}: not JSON: ${error.message}` : (error as Error).message,
+    );
+  }
+}
+
+/**
+ * Loads config and facts, names the ENIs by MAC from the live links, compiles the plan and reads the live state.
+ * When the kernel state cannot be read (not root, namespace missing) and a snapshot was given, it plans against an
+ * empty node and says so in one line; without a snapshot that is an error (there is no node to plan for).
+ */
+export async function prepareHostPlan(input: CommandInput): Promise<HostPlanContext> {
+  const { values, io } = input;
+  const loaded = await loadConfig({
+    env: io.env,
+    envFile: values['env-file'] as string | undefined,
+    configMap: values.configmap as string | undefined,
+  });
+  if (!loaded.ok) {
+    throw new InputError(
+      `invalid configuration, nothing planned or applied:\n${loaded.errors.map(formatIssue).join('\n')}`,
+    );
+  }
+  const facts = await nodeFacts(values, io);
+  const runner = runnerFor(values);
+  const links = await runner
+    .ip(['-json', 'addr', 'show'])
+    .then((r) => parseIpAddr(r.stdout).links)
+    .catch(() => undefined);
+  let plan: HostPlan;
+  try {
+    const kernelLinks = (links ?? []).map((l) => ({ ifname: l.name, address: l.mac }));
+    plan = compileHostPlan(loaded.config, withInterfaceNames(facts, kernelLinks).facts);
+  } catch (error) {
+    if (error instanceof PlanError) throw new InputError(error.message);
+    throw error;
+  }
+  try {
+    return { runner, plan, live: await readForPlan(runner, plan) };
+  } catch (error) {
+    if (values.node === undefined) throw error;
+    const reason = (error as Error).message.split('\n')[0];
+    io.stderr(`cannot read the live state (${reason}); planning against an empty node\n`);
+    return { runner, plan, live: emptyLiveState };
+  }
+}
