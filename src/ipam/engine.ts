@@ -53,8 +53,6 @@ export class IpamEngine {
   readonly store: Datastore;
   readonly pool: AddressPool;
   readonly events: EngineEvent[] = [];
-  /** Addresses held by owners on CIDRs EC2 no longer lists (a metric: `quarantined_addresses`). */
-  quarantined = 0;
   readonly #o: EngineOptions;
   readonly #waiting = new Set<string>();
   readonly #attachments = new Map<string, string>();
@@ -114,7 +112,6 @@ export class IpamEngine {
         this.#event('note', `${source}: ${entry.ip} claimed twice; kept the first owner, ${ownerKey(entry.owner)} not`);
       }
     }
-    this.#countQuarantine();
   }
 
   async #recover(error: CheckpointError): Promise<void> {
@@ -166,7 +163,7 @@ export class IpamEngine {
 
   #dropEmptyQuarantine(lease: Lease): void {
     const cidr = this.store.cidrs(lease.eniId).find((c) => c.cidr === lease.cidr);
-    if (cidr?.quarantined && this.store.removeCidr(lease.eniId, lease.cidr)) this.#countQuarantine();
+    if (cidr?.quarantined) this.store.removeCidr(lease.eniId, lease.cidr);
   }
 
   snapshot(): PoolSnapshot {
@@ -185,8 +182,13 @@ export class IpamEngine {
 
   /** One loop iteration; returns the actions it carried out (failed ones are in `events`). */
   async step(): Promise<Action[]> {
-    if (this.#now() - this.#lastReconcileAt >= RECONCILE_INTERVAL_MS) await this.reconcileNow();
-    await this.#o.allocator.retryPendingDeletes();
+    try {
+      if (this.#now() - this.#lastReconcileAt >= RECONCILE_INTERVAL_MS) await this.reconcileNow();
+      await this.#o.allocator.retryPendingDeletes();
+    } catch (error) {
+      // Without a fresh EC2 view the pool keeps deciding on the last one; the next step tries again.
+      this.#event('action-failed', `reconcile: ${(error as Error).message}`);
+    }
     const actions = decide(this.snapshot(), this.#o.policy).filter(
       (a) => !((a.kind === 'assign-ips' || a.kind === 'attach-eni') && this.#now() < this.#growthPausedUntil),
     );
@@ -242,11 +244,11 @@ export class IpamEngine {
           break;
       }
     }
-    this.#countQuarantine();
   }
 
-  #countQuarantine(): void {
-    this.quarantined = this.store
+  /** Addresses held by owners on CIDRs EC2 no longer lists (exported as the `quarantined_addresses` metric). */
+  get quarantined(): number {
+    return this.store
       .eniIds()
       .flatMap((id) =>
         this.store

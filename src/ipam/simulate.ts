@@ -52,6 +52,11 @@ export interface NodeOptions {
   readonly clock?: VirtualClock;
   readonly podRoutes?: EngineOptions['podRoutes'];
   readonly bucket?: { readonly ratePerSecond: number; readonly burst: number };
+  /**
+   * The clock EC2 retries back off on. Default: the virtual clock. Throttling tests pass the real clock, since the
+   * simulator's buckets refill in real time.
+   */
+  readonly retryClock?: Clock;
 }
 
 export interface SimNode {
@@ -90,9 +95,9 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
     region: sims.region,
     credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
     bucket: options.bucket ?? { ratePerSecond: 20, burst: 40 },
-    backoff: { baseMs: 200, maxMs: 20_000 },
+    backoff: options.retryClock === undefined ? { baseMs: 200, maxMs: 20_000 } : { baseMs: 20, maxMs: 500 },
     maxAttempts: 5,
-    clock,
+    clock: options.retryClock ?? clock,
   });
   const allocator = new Ec2Allocator(api, {
     instanceId: sims.instance.id,

@@ -1,0 +1,247 @@
+/**
+ * The engine against the EC2 simulator through the real SDK: bursts converge to the targets, injected faults and
+ * throttling at every EC2 step leak no ENI and never hand an address out twice, and restarts keep every assignment.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { testConfig } from '../../src/compiler/config/index.ts';
+import { readCheckpoint } from '../../src/ipam/checkpoint.ts';
+import { realClock } from '../../src/ipam/cloud/rate.ts';
+import { RECOVERED_NETWORK } from '../../src/ipam/datastore.ts';
+import { addPod, cycle, podOwner, type SimNode, settle, startNode } from '../../src/ipam/simulate.ts';
+import { EC2_BUCKETS, type InjectedError } from '../../src/sim/index.ts';
+
+async function tempDir(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'vc-ipam-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** No address held by two owners, every held address on an ENI EC2 attaches to this instance, and no ENI leaked. */
+function assertConsistent(t: ExecutionContext, node: SimNode): void {
+  const leases = node.engine.store.leases();
+  t.is(new Set(leases.map((l) => l.ip)).size, leases.length, 'no address handed out twice');
+  const attached = [...node.sims.model.enis.values()].filter((e) => e.attachment?.instanceId === node.sims.instance.id);
+  const inEc2 = new Set(
+    attached.flatMap((e) => [
+      ...e.privateIps.filter((ip) => !ip.primary).map((ip) => ip.address),
+      ...e.prefixes.flatMap((p) => {
+        const [base] = p.split('/');
+        const last = Number(base!.split('.')[3]);
+        return Array.from({ length: 16 }, (_, i) => base!.replace(/\.\d+$/, `.${last + i}`));
+      }),
+    ]),
+  );
+  for (const lease of leases) t.true(inEc2.has(lease.ip), `${lease.ip} is assigned in EC2`);
+  t.deepEqual(
+    node.sims.model.unattachedEnis().map((e) => e.id),
+    [],
+    'no leaked ENI',
+  );
+}
+
+/** Every address ever unassigned in EC2 (from the simulator's audit log). */
+function unassignedInEc2(node: SimNode): Set<string> {
+  return new Set(
+    node.sims.audit
+      .entries({ service: 'ec2', action: 'UnassignPrivateIpAddresses', outcome: 'ok' })
+      .flatMap((e) => Object.entries(e.params).filter(([k]) => k.startsWith('PrivateIpAddress')))
+      .map(([, v]) => v),
+  );
+}
+
+test('a burst 0→9→0 on t3.small converges to the targets and frees the extra ENIs', async (t) => {
+  const node = await startNode({
+    instanceType: 't3.small',
+    config: testConfig({ WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '1', IP_COOLDOWN_PERIOD: '30' }),
+  });
+  t.teardown(() => node.close());
+  await settle(node);
+  for (let n = 1; n <= 9; n++) t.is(await addPod(node, n), undefined);
+  t.is(node.sims.model.enis.size, 3);
+  for (let n = 1; n <= 9; n++) await node.engine.release(podOwner(n));
+  await settle(node);
+  const snapshot = node.engine.snapshot();
+  t.is(snapshot.enis.length, 1, 'only the primary ENI is left');
+  const free = snapshot.enis.flatMap((e) => e.cidrs).filter((c) => c.assigned === 0 && c.cooling === 0).length;
+  t.is(free, 1, 'WARM_IP_TARGET=1 free address kept');
+  assertConsistent(t, node);
+  const released = unassignedInEc2(node);
+  t.true(released.size > 0);
+});
+
+test('cooling addresses never block growth (ipamd #2896): the pool grows instead of waiting', async (t) => {
+  const node = await startNode({
+    instanceType: 'm5.large',
+    config: testConfig({ WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '2', IP_COOLDOWN_PERIOD: '600' }),
+  });
+  t.teardown(() => node.close());
+  await settle(node);
+  for (let n = 1; n <= 2; n++) t.is(await addPod(node, n), undefined);
+  for (let n = 1; n <= 2; n++) await node.engine.release(podOwner(n));
+  // Both freed addresses cool for 10 minutes; new pods must still get addresses within a few cycles.
+  for (let n = 3; n <= 4; n++) t.is(await addPod(node, n, 3), undefined);
+  assertConsistent(t, node);
+});
+
+test('the surge policy serves a burst of waiting pods in fewer cycles than the reference policy', async (t) => {
+  const cyclesFor = async (mode: 'reference' | 'surge'): Promise<number> => {
+    const node = await startNode({ instanceType: 'm5.4xlarge', config: testConfig({ WARM_IP_TARGET: '2' }), mode });
+    t.teardown(() => node.close());
+    await settle(node);
+    const pending = new Set(Array.from({ length: 60 }, (_, i) => i + 1));
+    let cycles = 0;
+    while (pending.size > 0 && cycles < 50) {
+      for (const n of [...pending]) if ((await node.engine.assign(podOwner(n))).ok) pending.delete(n);
+      if (pending.size > 0) {
+        await cycle(node);
+        cycles++;
+      }
+    }
+    t.is(pending.size, 0);
+    assertConsistent(t, node);
+    return cycles;
+  };
+  const reference = await cyclesFor('reference');
+  const surge = await cyclesFor('surge');
+  t.true(surge < reference, `surge ${surge} cycles < reference ${reference}`);
+});
+
+const FAULTS: Array<[string, InjectedError]> = [
+  ['DescribeSubnets', { code: 'UnauthorizedOperation', status: 403 }],
+  ['CreateNetworkInterface', { code: 'InternalError', status: 500 }],
+  ['AttachNetworkInterface', { code: 'InvalidParameterValue', status: 400 }],
+  ['ModifyNetworkInterfaceAttribute', { code: 'UnauthorizedOperation', status: 403 }],
+  ['AssignPrivateIpAddresses', { code: 'InsufficientFreeAddressesInSubnet', status: 400 }],
+  ['DescribeNetworkInterfaces', { code: 'UnauthorizedOperation', status: 403 }],
+  ['UnassignPrivateIpAddresses', { code: 'UnauthorizedOperation', status: 403 }],
+  ['DetachNetworkInterface', { code: 'UnauthorizedOperation', status: 403 }],
+  ['DeleteNetworkInterface', { code: 'UnauthorizedOperation', status: 403 }],
+];
+
+const churnWithFaults = test.macro(async (t: ExecutionContext, action: string, error: InjectedError) => {
+  const node = await startNode({
+    instanceType: 't3.small',
+    config: testConfig({ WARM_IP_TARGET: '1', IP_COOLDOWN_PERIOD: '0' }),
+  });
+  t.teardown(() => node.close());
+  await settle(node);
+  // Each step of the lifecycle fails twice: once on the way up, once on the way down.
+  node.sims.faults.failNth(action, 1, error);
+  node.sims.faults.failNth(action, 3, error);
+  for (let n = 1; n <= 9; n++) {
+    t.is(await addPod(node, n, 60), undefined, `pod ${n} placed despite ${action} failing`);
+    assertConsistent(t, node);
+  }
+  for (let n = 1; n <= 9; n++) await node.engine.release(podOwner(n));
+  await settle(node);
+  await settle(node);
+  assertConsistent(t, node);
+  t.is(node.engine.snapshot().enis.length, 1, 'extra ENIs freed in the end');
+  t.is(node.allocator.pendingDeletes.size, 0, 'no delete left pending');
+});
+for (const [action, error] of FAULTS) {
+  test(`${action} failing with ${error.code} leaks nothing and double-assigns nothing`, churnWithFaults, action, error);
+}
+
+test('EC2 throttling is absorbed by backoff and reported as EC2_THROTTLED while it lasts', async (t) => {
+  const node = await startNode({
+    instanceType: 't3.small',
+    config: testConfig({ WARM_IP_TARGET: '1' }),
+    // The simulator's buckets refill in real time, so retries back off on the real clock here.
+    sim: { throttle: { ...EC2_BUCKETS, mutating: { burst: 2, refillPerSecond: 20 } } },
+    retryClock: realClock,
+  });
+  t.teardown(() => node.close());
+  await settle(node);
+  for (let n = 1; n <= 9; n++) t.is(await addPod(node, n, 60), undefined);
+  t.true(node.sims.audit.count({ service: 'ec2', outcome: 'RequestLimitExceeded' }) > 0, 'the simulator throttled');
+  t.true(node.api.counts.throttled > 0);
+  assertConsistent(t, node);
+});
+
+test('a restart from the checkpoint keeps every assignment', async (t) => {
+  const dir = await tempDir(t);
+  const checkpointPath = join(dir, 'ipam.json');
+  const config = testConfig({ WARM_IP_TARGET: '2' });
+  const first = await startNode({ instanceType: 'm5.large', config, checkpointPath });
+  t.teardown(() => first.close());
+  await settle(first);
+  for (let n = 1; n <= 12; n++) t.is(await addPod(first, n), undefined);
+  const before = first.engine.store.leases().map((l) => `${l.owner.containerId}=${l.ip}`);
+  // A second engine on the same node (same simulators, same file): the agent restarted.
+  const second = await startNode({ instanceType: 'm5.large', config, checkpointPath, sims: first.sims });
+  const after = second.engine.store.leases().map((l) => `${l.owner.containerId}=${l.ip}`);
+  t.deepEqual(after.sort(), before.sort());
+  t.is((await readCheckpoint(checkpointPath)).length, 12);
+  // Idempotent ADD after restart: the same owner gets the same address.
+  const again = await second.engine.assign(podOwner(3));
+  t.true(again.ok);
+  t.is(again.ok ? again.lease.ip : '', first.engine.store.leaseOf(podOwner(3))?.ip);
+});
+
+test('a corrupt checkpoint is refused, kept aside, and owners are recovered from EC2 and kernel routes', async (t) => {
+  const dir = await tempDir(t);
+  const checkpointPath = join(dir, 'ipam.json');
+  const config = testConfig({ WARM_IP_TARGET: '2' });
+  const first = await startNode({ instanceType: 'm5.large', config, checkpointPath });
+  t.teardown(() => first.close());
+  await settle(first);
+  for (let n = 1; n <= 5; n++) t.is(await addPod(first, n), undefined);
+  const held = first.engine.store.leases().map((l) => l.ip);
+  await writeFile(checkpointPath, '{"version":"vpc-cni-ipam/1","allocations":[{"networkName":');
+
+  await t.throwsAsync(startNode({ instanceType: 'm5.large', config, checkpointPath, sims: first.sims }), {
+    message: /not valid JSON.*refusing to start without a kernel route source/,
+  });
+
+  const routes = held.map((ip, i) => ({ ip, dev: `eni${i}abcdef01234` }));
+  const second = await startNode({
+    instanceType: 'm5.large',
+    config,
+    checkpointPath,
+    sims: first.sims,
+    podRoutes: async () => routes,
+  });
+  t.deepEqual(
+    second.engine.store
+      .leases()
+      .map((l) => l.ip)
+      .sort(),
+    [...held].sort(),
+  );
+  t.true(second.engine.store.leases().every((l) => l.owner.networkName === RECOVERED_NETWORK));
+  t.true(second.engine.events.some((e) => e.kind === 'checkpoint-refused' && /not valid JSON/.test(e.message)));
+  t.true(
+    (await readdir(dir)).some((f) => f.startsWith('ipam.json.refused-')),
+    'the bad file is kept',
+  );
+  // A new pod never gets a recovered address, and the DEL of a recovered pod (matched by address) frees it.
+  const fresh = await second.engine.assign(podOwner(100));
+  t.true(fresh.ok && !held.includes(fresh.lease.ip));
+  t.is((await second.engine.release(podOwner(1), held[0]!))?.ip, held[0]);
+});
+
+test('an address EC2 stops listing is quarantined while its pod lives, never handed to another pod', async (t) => {
+  const node = await startNode({ instanceType: 'm5.large', config: testConfig({ WARM_IP_TARGET: '1' }) });
+  t.teardown(() => node.close());
+  await settle(node);
+  t.is(await addPod(node, 1), undefined);
+  const lease = node.engine.store.leaseOf(podOwner(1))!;
+  // Someone else unassigns the pod's address behind our back.
+  node.sims.model.unassignPrivateIps(lease.eniId, [lease.ip], []);
+  await node.engine.reconcileNow();
+  t.is(node.engine.quarantined, 1);
+  t.is(node.engine.store.leaseOf(podOwner(1))?.ip, lease.ip, 'the owner keeps its address');
+  for (let n = 2; n <= 6; n++) t.is(await addPod(node, n), undefined);
+  t.false(
+    node.engine.store
+      .leases()
+      .filter((l) => l.owner.containerId !== podOwner(1).containerId)
+      .some((l) => l.ip === lease.ip),
+  );
+  await node.engine.release(podOwner(1));
+  t.is(node.engine.quarantined, 0, 'the quarantine ends with the owner');
+});
