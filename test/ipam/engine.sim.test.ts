@@ -179,7 +179,7 @@ test('a restart from the checkpoint keeps every assignment', async (t) => {
   // Idempotent ADD after restart: the same owner gets the same address.
   const again = await second.engine.assign(podOwner(3));
   t.true(again.ok);
-  t.is(again.ok ? again.lease.ip : '', first.engine.store.leaseOf(podOwner(3))?.ip);
+  t.is(again.ok ? again.lease.ip : '', first.engine.store.leaseOf(podOwner(3))?.ip ?? 'missing');
 });
 
 test('a corrupt checkpoint is refused, kept aside, and owners are recovered from EC2 and kernel routes', async (t) => {
