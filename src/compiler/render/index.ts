@@ -13,7 +13,6 @@ export {
   iptablesRuleLine,
   joinIptablesArgs,
   renderIptablesRestore,
-  renderIptablesTable,
 } from './iptables.ts';
 export { renderPlanJson } from './json.ts';
 export { nftPriority, renderNftDelete, renderNftReplace, renderNftTable } from './nft.ts';

@@ -52,24 +52,3 @@ export function renderIptablesRestore(input: IptablesRestoreInput): string {
     '',
   ].join('\n');
 }
-
-/**
- * The whole planned content of one family/table, for a node with none of our state yet: our chains declared, every
- * rule appended (or inserted first, `position: 'head'`). Running it twice duplicates built-in-chain rules; the applier
- * renders only the changes for a node that already has some.
- */
-export function renderIptablesTable(
-  plan: {
-    iptablesChains: readonly { family: string; table: string; name: string }[];
-    iptablesRules: readonly IptablesRule[];
-  },
-  family: 'inet' | 'inet6',
-  table: IptablesTable,
-): string {
-  const rules = plan.iptablesRules.filter((r) => r.family === family && r.table === table);
-  return renderIptablesRestore({
-    table,
-    declare: plan.iptablesChains.filter((c) => c.family === family && c.table === table).map((c) => c.name),
-    lines: rules.map((r) => iptablesRuleLine(r, r.position === 'head' ? 'insert' : 'append')),
-  });
-}
