@@ -9,6 +9,7 @@ import { CheckpointError, readCheckpoint, setAside } from './checkpoint.ts';
 import type { Ec2Api } from './cloud/client.ts';
 import type { Ec2Allocator, EniObservation } from './cloud/ec2.ts';
 import { type CloudError, classify } from './cloud/errors.ts';
+import type { ImdsClient } from './cloud/imds.ts';
 import type { Clock } from './cloud/rate.ts';
 import type { SubnetInfo } from './cloud/subnets.ts';
 import { Datastore, type Lease, type Owner, type OwnerMetadata, ownerKey, RECOVERED_NETWORK } from './datastore.ts';
@@ -34,6 +35,12 @@ export interface EngineOptions {
   readonly api: Ec2Api;
   readonly clock: Clock;
   readonly primaryEniId: string;
+  /**
+   * IMDS, a hint only: new addresses enter the pool once IMDS shows them (the host side finds ENIs and addresses
+   * there), or after `imdsMaxWaitMs` anyway, since EC2 already confirmed them.
+   */
+  readonly imds?: ImdsClient;
+  readonly imdsMaxWaitMs?: number;
   /** Pod addresses the kernel routes to pod veths; used only when the checkpoint is refused. */
   readonly podRoutes?: () => Promise<ReadonlyArray<{ readonly ip: string; readonly dev: string }>>;
 }
@@ -56,6 +63,9 @@ export class IpamEngine {
   readonly #o: EngineOptions;
   readonly #waiting = new Set<string>();
   readonly #attachments = new Map<string, string>();
+  readonly #macs = new Map<string, string>();
+  /** Addresses EC2 assigned that IMDS does not show yet, per ENI. */
+  readonly #awaitingImds = new Map<string, { cidrs: Array<{ cidr: string; prefix: boolean }>; sinceMs: number }>();
   readonly #inFlight = new Set<string>();
   #ready = false;
   #primaryGroups: readonly string[] = [];
@@ -176,6 +186,10 @@ export class IpamEngine {
   }
 
   #currentFailure(): ShortageReason | undefined {
+    const [eniId, awaiting] = [...this.#awaitingImds.entries()][0] ?? [];
+    if (eniId !== undefined && awaiting !== undefined) {
+      return { code: 'IMDS_SYNC_PENDING', eniId, waitedMs: this.#now() - awaiting.sinceMs };
+    }
     const f = this.#cloudFailure;
     return f !== undefined && this.#now() - f.atMs < INSUFFICIENT_CAPACITY_PAUSE_MS ? f.reason : undefined;
   }
@@ -189,8 +203,11 @@ export class IpamEngine {
       // Without a fresh EC2 view the pool keeps deciding on the last one; the next step tries again.
       this.#event('action-failed', `reconcile: ${(error as Error).message}`);
     }
+    await this.#landFromImds();
+    // No new growth while the last one is not visible in IMDS yet: the pool would only buy the same addresses twice.
+    const growthHeld = this.#now() < this.#growthPausedUntil || this.#awaitingImds.size > 0;
     const actions = decide(this.snapshot(), this.#o.policy).filter(
-      (a) => !((a.kind === 'assign-ips' || a.kind === 'attach-eni') && this.#now() < this.#growthPausedUntil),
+      (a) => !((a.kind === 'assign-ips' || a.kind === 'attach-eni') && growthHeld),
     );
     const done: Action[] = [];
     for (const action of actions) {
@@ -259,7 +276,7 @@ export class IpamEngine {
       .reduce((n, owners) => n + owners.length, 0);
   }
 
-  #adoptEni(eni: EniObservation): void {
+  #adoptEni(eni: EniObservation, viaImds = false): void {
     this.store.addEni(
       {
         id: eni.id,
@@ -271,7 +288,50 @@ export class IpamEngine {
       this.#now(),
     );
     this.#attachments.set(eni.id, eni.attachmentId);
-    for (const c of observedCidrs(eni)) this.store.addCidr(eni.id, c.cidr, c.prefix);
+    this.#macs.set(eni.id, eni.mac);
+    if (viaImds) this.#land(eni.id, observedCidrs(eni));
+    else for (const c of observedCidrs(eni)) this.store.addCidr(eni.id, c.cidr, c.prefix);
+  }
+
+  /** Adds CIDRs EC2 just assigned, through the IMDS wait when an IMDS client is configured. */
+  #land(eniId: string, cidrs: ReadonlyArray<{ cidr: string; prefix: boolean }>): void {
+    if (this.#o.imds === undefined) {
+      for (const c of cidrs) this.store.addCidr(eniId, c.cidr, c.prefix);
+      return;
+    }
+    const awaiting = this.#awaitingImds.get(eniId) ?? { cidrs: [], sinceMs: this.#now() };
+    awaiting.cidrs.push(...cidrs);
+    this.#awaitingImds.set(eniId, awaiting);
+  }
+
+  /** One IMDS look per waiting ENI: adds what IMDS shows; past the bound, adds the rest anyway and says so. */
+  async #landFromImds(): Promise<void> {
+    const imds = this.#o.imds;
+    if (imds === undefined) return;
+    for (const [eniId, awaiting] of [...this.#awaitingImds]) {
+      const base = `network/interfaces/macs/${this.#macs.get(eniId) ?? ''}`;
+      let visible = new Set<string>();
+      try {
+        const [ips, prefixes] = await Promise.all([
+          imds.getOptional(`${base}/local-ipv4s`),
+          imds.getOptional(`${base}/ipv4-prefix`),
+        ]);
+        visible = new Set([
+          ...(ips ?? '').split('\n').map((ip) => `${ip.trim()}/32`),
+          ...(prefixes ?? '').split('\n').map((p) => p.trim()),
+        ]);
+      } catch (error) {
+        this.#event('note', `IMDS read for ${eniId} failed: ${(error as Error).message}`);
+      }
+      const expired = this.#now() - awaiting.sinceMs >= (this.#o.imdsMaxWaitMs ?? 30_000);
+      const landing = awaiting.cidrs.filter((c) => expired || visible.has(c.cidr));
+      for (const c of landing) this.store.addCidr(eniId, c.cidr, c.prefix);
+      awaiting.cidrs = awaiting.cidrs.filter((c) => !landing.includes(c));
+      if (expired && landing.length > 0 && !landing.every((c) => visible.has(c.cidr))) {
+        this.#event('note', `IMDS still lacks addresses of ${eniId}; using EC2's word for them`);
+      }
+      if (awaiting.cidrs.length === 0) this.#awaitingImds.delete(eniId);
+    }
   }
 
   async #execute(action: Action): Promise<void> {
@@ -279,8 +339,11 @@ export class IpamEngine {
     switch (action.kind) {
       case 'assign-ips': {
         const got = await allocator.assign(action.eni, action.count, action.prefix);
-        for (const ip of got.ips) this.store.addCidr(action.eni, `${ip}/32`, false);
-        for (const p of got.prefixes) this.store.addCidr(action.eni, p, true);
+        this.#land(action.eni, [
+          ...got.ips.map((ip) => ({ cidr: `${ip}/32`, prefix: false })),
+          ...got.prefixes.map((p) => ({ cidr: p, prefix: true })),
+        ]);
+        await this.#landFromImds();
         return;
       }
       case 'attach-eni': {
@@ -290,7 +353,8 @@ export class IpamEngine {
           usedDevices: this.store.eniIds().map((id) => this.store.eni(id)!.deviceNumber),
           nowIso: new Date(this.#now()).toISOString(),
         });
-        this.#adoptEni(await allocator.createEni(plan));
+        this.#adoptEni(await allocator.createEni(plan), true);
+        await this.#landFromImds();
         return;
       }
       case 'release-ips':

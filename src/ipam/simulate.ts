@@ -12,6 +12,7 @@ import { instanceTypeLimits } from '../data/instance-limits.ts';
 import { type SimulatorOptions, type Simulators, startSimulators } from '../sim/index.ts';
 import { Ec2Api } from './cloud/client.ts';
 import { Ec2Allocator } from './cloud/ec2.ts';
+import { ImdsClient } from './cloud/imds.ts';
 import type { Clock } from './cloud/rate.ts';
 import type { Owner } from './datastore.ts';
 import { type EngineOptions, IpamEngine } from './engine.ts';
@@ -116,6 +117,7 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
     api,
     clock,
     primaryEniId: sims.instance.primaryEniId,
+    imds: new ImdsClient({ endpoint: sims.imdsUrl }),
     ...(options.podRoutes !== undefined ? { podRoutes: options.podRoutes } : {}),
   });
   await engine.start();

@@ -151,7 +151,7 @@ test('EC2 throttling is absorbed by backoff and reported as EC2_THROTTLED while 
     instanceType: 't3.small',
     config: testConfig({ WARM_IP_TARGET: '1' }),
     // The simulator's buckets refill in real time, so retries back off on the real clock here.
-    sim: { throttle: { ...EC2_BUCKETS, mutating: { burst: 2, refillPerSecond: 20 } } },
+    sim: { throttle: { ...EC2_BUCKETS, mutating: { burst: 1, refillPerSecond: 5 } } },
     retryClock: realClock,
   });
   t.teardown(() => node.close());
@@ -244,4 +244,88 @@ test('an address EC2 stops listing is quarantined while its pod lives, never han
   );
   await node.engine.release(podOwner(1));
   t.is(node.engine.quarantined, 0, 'the quarantine ends with the owner');
+});
+
+test('addresses IMDS does not show yet are held back as IMDS_SYNC_PENDING, then used once the bound passes', async (t) => {
+  const node = await startNode({
+    instanceType: 'm5.large',
+    config: testConfig({ WARM_IP_TARGET: '1' }),
+    // IMDS lags EC2 by far more than the test runs in real time.
+    sim: { profileOverrides: { imdsPropagationMs: 60_000 } },
+  });
+  t.teardown(() => node.close());
+  await cycle(node);
+  const first = await node.engine.assign(podOwner(1));
+  t.false(first.ok);
+  t.like(first.ok ? {} : first.reason, { code: 'IMDS_SYNC_PENDING' });
+  t.is(await addPod(node, 1), undefined, 'placed once the IMDS wait is over');
+  t.true(node.engine.events.some((e) => /IMDS still lacks addresses/.test(e.message)));
+  assertConsistent(t, node);
+});
+
+test('prefix delegation falls back to single addresses on InsufficientCidrBlocks, and says so', async (t) => {
+  const node = await startNode({
+    instanceType: 'm5.large',
+    config: testConfig({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' }),
+  });
+  t.teardown(() => node.close());
+  node.sims.faults.failNth('AssignPrivateIpAddresses', 1, { code: 'InsufficientCidrBlocks', status: 400 });
+  await settle(node);
+  t.is(await addPod(node, 1), undefined);
+  t.true(node.engine.events.some((e) => e.kind === 'prefix-fallback'));
+  const cidrs = node.engine.snapshot().enis.flatMap((e) => e.cidrs);
+  t.true(cidrs.length > 0 && cidrs.every((c) => !c.prefix), 'grew with /32s while /28s were unavailable');
+  assertConsistent(t, node);
+});
+
+test('the leaked-ENI sweep deletes old available ENIs of ours and stamps untagged ones', async (t) => {
+  const node = await startNode({ instanceType: 'm5.large', config: testConfig({ CLUSTER_NAME: 'prod' }) });
+  t.teardown(() => node.close());
+  const mine = node.sims.model.createEni({
+    subnetId: node.sims.instance.subnetId,
+    description: `aws-K8S-${node.sims.instance.id}`,
+    groups: [],
+    secondaryCount: 0,
+    prefixCount: 0,
+    ipv6Count: 0,
+    tags: new Map(
+      Object.entries({
+        'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
+        'cluster.k8s.amazonaws.com/name': 'prod',
+        'node.k8s.amazonaws.com/createdAt': new Date(node.clock.now() - 10 * 60_000).toISOString(),
+      }),
+    ),
+  });
+  const young = node.sims.model.createEni({
+    subnetId: node.sims.instance.subnetId,
+    description: `aws-K8S-${node.sims.instance.id}`,
+    groups: [],
+    secondaryCount: 0,
+    prefixCount: 0,
+    ipv6Count: 0,
+    tags: new Map(
+      Object.entries({
+        'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
+        'cluster.k8s.amazonaws.com/name': 'prod',
+      }),
+    ),
+  });
+  const foreign = node.sims.model.createEni({
+    subnetId: node.sims.instance.subnetId,
+    description: 'someone else',
+    groups: [],
+    secondaryCount: 0,
+    prefixCount: 0,
+    ipv6Count: 0,
+    tags: new Map(
+      Object.entries({
+        'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
+        'cluster.k8s.amazonaws.com/name': 'prod',
+      }),
+    ),
+  });
+  t.deepEqual(await node.allocator.sweepLeaked(node.clock.now()), [mine.id]);
+  t.false(node.sims.model.enis.has(mine.id));
+  t.true(node.sims.model.enis.get(young.id)?.tags.has('node.k8s.amazonaws.com/createdAt'), 'untagged ENI stamped');
+  t.true(node.sims.model.enis.has(foreign.id), 'not our description: left alone');
 });

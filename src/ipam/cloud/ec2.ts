@@ -47,6 +47,7 @@ export interface EniObservation {
   readonly id: string;
   readonly deviceNumber: number;
   readonly attachmentId: string;
+  readonly mac: string;
   readonly subnetId: string;
   readonly primaryIp: string;
   readonly secondaryIps: readonly string[];
@@ -75,6 +76,7 @@ function observe(eni: NetworkInterface): EniObservation {
     id: eni.NetworkInterfaceId ?? '',
     deviceNumber: eni.Attachment?.DeviceIndex ?? -1,
     attachmentId: eni.Attachment?.AttachmentId ?? '',
+    mac: eni.MacAddress ?? '',
     subnetId: eni.SubnetId ?? '',
     primaryIp: ips.find((ip) => ip.Primary)?.PrivateIpAddress ?? eni.PrivateIpAddress ?? '',
     secondaryIps: ips.filter((ip) => !ip.Primary).map((ip) => ip.PrivateIpAddress ?? ''),
