@@ -14,7 +14,16 @@ const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs r
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), env: {} });
+  const io = {
+    stdout: (s: string) => {
+      stdout += s;
+    },
+    stderr: (s: string) => {
+      stderr += s;
+    },
+    env: {},
+  };
+  const code = await main(args, io);
   return { code, stdout, stderr };
 }
 
