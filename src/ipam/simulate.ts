@@ -100,7 +100,15 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
     maxAttempts: 5,
     clock: options.retryClock ?? clock,
   });
+  // client-node costs ~0.5 s to import: only custom networking pays for it.
+  const eniConfig = config.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG
+    ? await (await import('./cloud/eniconfig.ts')).readEniConfigWith(sims.kubeconfigPath, sims.nodeName, {
+        label: config.ENI_CONFIG_LABEL_DEF,
+        annotation: config.ENI_CONFIG_ANNOTATION_DEF,
+      })
+    : undefined;
   const allocator = new Ec2Allocator(api, {
+    ...(eniConfig !== undefined ? { eniConfig } : {}),
     instanceId: sims.instance.id,
     vpcId: sims.model.vpcId,
     zone: sims.instance.zone,

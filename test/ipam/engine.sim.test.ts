@@ -11,7 +11,7 @@ import { readCheckpoint } from '../../src/ipam/checkpoint.ts';
 import { realClock } from '../../src/ipam/cloud/rate.ts';
 import { RECOVERED_NETWORK } from '../../src/ipam/datastore.ts';
 import { addPod, cycle, podOwner, type SimNode, settle, startNode } from '../../src/ipam/simulate.ts';
-import { EC2_BUCKETS, type InjectedError } from '../../src/sim/index.ts';
+import { EC2_BUCKETS, type InjectedError, RESOURCES } from '../../src/sim/index.ts';
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-ipam-'));
@@ -328,4 +328,54 @@ test('the leaked-ENI sweep deletes old available ENIs of ours and stamps untagge
   t.false(node.sims.model.enis.has(mine.id));
   t.true(node.sims.model.enis.get(young.id)?.tags.has('node.k8s.amazonaws.com/createdAt'), 'untagged ENI stamped');
   t.true(node.sims.model.enis.has(foreign.id), 'not our description: left alone');
+});
+
+test('custom networking puts new ENIs in the ENIConfig subnet with its groups, never growing the primary', async (t) => {
+  const node = await startNode({
+    instanceType: 'm5.large',
+    config: testConfig({
+      AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true',
+      ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone',
+      WARM_IP_TARGET: '2',
+    }),
+  });
+  t.teardown(() => node.close());
+  await settle(node);
+  for (let n = 1; n <= 3; n++) t.is(await addPod(node, n), undefined);
+  const eniConfig = node.sims.kubernetes
+    .list(RESOURCES.find((r) => r.plural === 'eniconfigs')!, undefined)
+    .find((o) => o.metadata.name === node.sims.instance.zone) as unknown as {
+    spec: { subnet: string; securityGroups: string[] };
+  };
+  const secondary = [...node.sims.model.enis.values()].filter(
+    (e) => e.attachment?.instanceId === node.sims.instance.id && e.id !== node.sims.instance.primaryEniId,
+  );
+  t.is(secondary.length, 1);
+  t.is(secondary[0]!.subnetId, eniConfig.spec.subnet);
+  t.deepEqual(secondary[0]!.groups, eniConfig.spec.securityGroups);
+  t.is(node.sims.model.eni(node.sims.instance.primaryEniId).privateIps.length, 1, 'primary ENI not grown');
+  t.true(node.engine.store.leases().every((l) => l.eniId === secondary[0]!.id));
+  assertConsistent(t, node);
+});
+
+test('new ENIs carry the reference tags, our description and DeleteOnTermination', async (t) => {
+  const node = await startNode({
+    instanceType: 't3.small',
+    config: testConfig({ CLUSTER_NAME: 'prod', ADDITIONAL_ENI_TAGS: '{"team":"net"}' }),
+  });
+  t.teardown(() => node.close());
+  await settle(node);
+  for (let n = 1; n <= 4; n++) t.is(await addPod(node, n), undefined);
+  const eni = [...node.sims.model.enis.values()].find((e) => e.attachment?.deviceIndex === 1)!;
+  t.is(eni.description, `aws-K8S-${node.sims.instance.id}`);
+  t.true(eni.attachment!.deleteOnTermination);
+  t.like(Object.fromEntries(eni.tags), {
+    'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
+    'cluster.k8s.amazonaws.com/name': 'prod',
+    'eks:eni:owner': 'amazon-vpc-cni',
+    team: 'net',
+  });
+  t.false(Number.isNaN(Date.parse(eni.tags.get('node.k8s.amazonaws.com/createdAt') ?? '')));
+  // Subnet discovery: the tagged pod subnet (most free addresses) rather than the node's own.
+  t.not(eni.subnetId, node.sims.instance.subnetId);
 });
