@@ -23,6 +23,8 @@ import { type HeldEni, observedCidrs, type ReconcileChange, reconcile } from './
 /** ipamd pauses growth this long after the subnet ran out of addresses or /28s. */
 export const INSUFFICIENT_CAPACITY_PAUSE_MS = 120_000;
 export const RECONCILE_INTERVAL_MS = 60_000;
+/** The reference's leaked-ENI sweep period. */
+export const LEAK_SWEEP_INTERVAL_MS = 3_600_000;
 const SUBNET_CACHE_MS = 60_000;
 
 export interface EngineOptions {
@@ -41,6 +43,8 @@ export interface EngineOptions {
    */
   readonly imds?: ImdsClient;
   readonly imdsMaxWaitMs?: number;
+  /** Sweep leaked ENIs hourly (off with DISABLE_LEAKED_ENI_CLEANUP). */
+  readonly leakSweep?: boolean;
   /** Pod addresses the kernel routes to pod veths; used only when the checkpoint is refused. */
   readonly podRoutes?: () => Promise<ReadonlyArray<{ readonly ip: string; readonly dev: string }>>;
 }
@@ -71,6 +75,7 @@ export class IpamEngine {
   #primaryGroups: readonly string[] = [];
   #lastDecreaseAt = Number.NEGATIVE_INFINITY;
   #lastReconcileAt = Number.NEGATIVE_INFINITY;
+  #lastSweepAt: number | undefined;
   #prefixFallbackUntil = Number.NEGATIVE_INFINITY;
   #growthPausedUntil = Number.NEGATIVE_INFINITY;
   #cloudFailure: { reason: ShortageReason; atMs: number } | undefined;
@@ -199,6 +204,7 @@ export class IpamEngine {
     try {
       if (this.#now() - this.#lastReconcileAt >= RECONCILE_INTERVAL_MS) await this.reconcileNow();
       await this.#o.allocator.retryPendingDeletes();
+      await this.#sweepWhenDue();
     } catch (error) {
       // Without a fresh EC2 view the pool keeps deciding on the last one; the next step tries again.
       this.#event('action-failed', `reconcile: ${(error as Error).message}`);
@@ -221,6 +227,37 @@ export class IpamEngine {
       }
     }
     return done;
+  }
+
+  async #sweepWhenDue(): Promise<void> {
+    if (!this.#o.leakSweep) return;
+    const now = this.#now();
+    // The first sweep waits a full period too: a fleet restarting together does not sweep together.
+    this.#lastSweepAt ??= now;
+    if (now - this.#lastSweepAt < LEAK_SWEEP_INTERVAL_MS) return;
+    this.#lastSweepAt = now;
+    const deleted = await this.#o.allocator.sweepLeaked(now);
+    if (deleted.length > 0) this.#event('note', `deleted leaked ENIs: ${deleted.join(', ')}`);
+  }
+
+  /** Gauges and counters for the metrics endpoint. */
+  metrics(): Record<string, number> {
+    const snapshot = this.snapshot();
+    const cidrs = snapshot.enis.flatMap((e) => e.cidrs);
+    const counts = this.#o.api.counts;
+    return {
+      ipam_enis: snapshot.enis.length,
+      ipam_total_addresses: cidrs.reduce((n, c) => n + c.size, 0),
+      ipam_assigned_addresses: cidrs.reduce((n, c) => n + c.assigned, 0),
+      ipam_cooling_addresses: cidrs.reduce((n, c) => n + c.cooling, 0),
+      ipam_quarantined_addresses: this.quarantined,
+      ipam_pending_pods: snapshot.pendingPods,
+      ipam_pending_eni_deletes: this.#o.allocator.pendingDeletes.size,
+      ec2_calls_total: counts.total,
+      ec2_calls_mutating: counts.mutating,
+      ec2_throttled_total: counts.throttled,
+      ec2_failed_total: counts.failed,
+    };
   }
 
   async reconcileNow(): Promise<ReconcileChange[]> {

@@ -126,6 +126,7 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
     clock,
     primaryEniId: sims.instance.primaryEniId,
     imds: new ImdsClient({ endpoint: sims.imdsUrl }),
+    leakSweep: !config.DISABLE_LEAKED_ENI_CLEANUP,
     ...(options.podRoutes !== undefined ? { podRoutes: options.podRoutes } : {}),
   });
   await engine.start();

@@ -279,6 +279,7 @@ test('an address EC2 stops listing is quarantined while its pod lives, never han
   node.sims.model.unassignPrivateIps(lease.eniId, [lease.ip], []);
   await node.engine.reconcileNow();
   t.is(node.engine.quarantined, 1);
+  t.is(node.engine.metrics().ipam_quarantined_addresses, 1, 'exported as a metric');
   t.is(node.engine.store.leaseOf(podOwner(1))?.ip, lease.ip, 'the owner keeps its address');
   for (let n = 2; n <= 6; n++) t.is(await addPod(node, n), undefined);
   t.false(
@@ -423,4 +424,28 @@ test('new ENIs carry the reference tags, our description and DeleteOnTermination
   t.false(Number.isNaN(Date.parse(eni.tags.get('node.k8s.amazonaws.com/createdAt') ?? '')));
   // Subnet discovery: the tagged pod subnet (most free addresses) rather than the node's own.
   t.not(eni.subnetId, node.sims.instance.subnetId);
+});
+
+test('the engine runs the leaked-ENI sweep hourly', async (t) => {
+  const node = await startNode({ instanceType: 'm5.large', config: testConfig({ WARM_IP_TARGET: '1' }) });
+  t.teardown(() => node.close());
+  await cycle(node);
+  const leaked = node.sims.model.createEni({
+    subnetId: node.sims.instance.subnetId,
+    description: `aws-K8S-${node.sims.instance.id}`,
+    groups: [],
+    secondaryCount: 0,
+    prefixCount: 0,
+    ipv6Count: 0,
+    tags: new Map([
+      ['node.k8s.amazonaws.com/instance_id', node.sims.instance.id],
+      ['node.k8s.amazonaws.com/createdAt', new Date(node.clock.now()).toISOString()],
+    ]),
+  });
+  await cycle(node);
+  t.true(node.sims.model.enis.has(leaked.id), 'not before the hour');
+  node.clock.advance(3_600_000);
+  await cycle(node);
+  t.false(node.sims.model.enis.has(leaked.id));
+  assertConsistent(t, node);
 });
