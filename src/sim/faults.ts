@@ -14,6 +14,8 @@ export const INTERNAL_ERROR: InjectedError = {
   status: 500,
 };
 
+export type WatchDrop = 'end' | 'reset';
+
 interface Rule {
   readonly action: string;
   /** Calls of `action` still to let through before failing (0 = fail the next one). */
@@ -48,12 +50,16 @@ export class Faults {
     this.imdsDelayMs = ms;
   }
 
-  /** Ends every open watch (of one resource, e.g. `nodes`, or all), as an apiserver restart or LB idle timeout does. */
-  dropWatches(resource?: string): void {
-    this.#events.emit('drop-watches', resource);
+  /**
+   * Ends every open watch of one resource (e.g. `nodes`) or of all. `end` closes the stream cleanly, as the apiserver
+   * does at a watch timeout (clients re-watch); `reset` cuts the connection, as a restart or a load balancer does
+   * (client-node's informer reports an error and the owner must restart it).
+   */
+  dropWatches(resource?: string, how: WatchDrop = 'end'): void {
+    this.#events.emit('drop-watches', resource, how);
   }
 
-  onDropWatches(listener: (resource: string | undefined) => void): () => void {
+  onDropWatches(listener: (resource: string | undefined, how: WatchDrop) => void): () => void {
     this.#events.on('drop-watches', listener);
     return () => this.#events.off('drop-watches', listener);
   }

@@ -35,7 +35,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const profile = values.profile;
-  if (profile !== 'fast' && profile !== 'realistic') throw new Error(`--profile must be fast or realistic, got ${profile}`);
+  if (profile !== 'fast' && profile !== 'realistic')
+    throw new Error(`--profile must be fast or realistic, got ${profile}`);
   const base = values['port-base'] === undefined ? undefined : Number(values['port-base']);
   if (base !== undefined && !(Number.isInteger(base) && base > 0 && base < 65534)) {
     throw new Error(`--port-base must be a port number from 1 to 65533, got ${values['port-base']}`);

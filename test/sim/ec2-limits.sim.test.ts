@@ -21,8 +21,11 @@ test('an m5.large takes 3 ENIs of 10 addresses: AttachmentLimitExceeded and Priv
   const sims = await startSimulators({ instanceType: 'm5.large' });
   t.teardown(() => sims.close());
   const ec2 = ec2Client(sims);
-  const create = async () => (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: sims.instance.subnetId }))).NetworkInterface!.NetworkInterfaceId!;
-  const attach = (id: string, DeviceIndex: number) => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: sims.instance.id, DeviceIndex }));
+  const create = async () =>
+    (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: sims.instance.subnetId }))).NetworkInterface!
+      .NetworkInterfaceId!;
+  const attach = (id: string, DeviceIndex: number) =>
+    ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: sims.instance.id, DeviceIndex }));
   const second = await create();
   await attach(second, 1);
   await attach(await create(), 2);
@@ -30,11 +33,26 @@ test('an m5.large takes 3 ENIs of 10 addresses: AttachmentLimitExceeded and Priv
   t.is(await errorCode(attach(fourth, 3)), 'AttachmentLimitExceeded');
   await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: fourth }));
 
-  await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: second, SecondaryPrivateIpAddressCount: 9 }));
-  t.is(await errorCode(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: second, SecondaryPrivateIpAddressCount: 1 }))), 'PrivateIpAddressLimitExceeded');
-  const eni = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [second] }))).NetworkInterfaces![0]!;
+  await ec2.send(
+    new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: second, SecondaryPrivateIpAddressCount: 9 }),
+  );
+  t.is(
+    await errorCode(
+      ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: second, SecondaryPrivateIpAddressCount: 1 })),
+    ),
+    'PrivateIpAddressLimitExceeded',
+  );
+  const eni = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [second] })))
+    .NetworkInterfaces![0]!;
   t.is(eni.PrivateIpAddresses!.length, 10);
-  t.is(await errorCode(ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: sims.instance.subnetId, SecondaryPrivateIpAddressCount: 10 }))), 'PrivateIpAddressLimitExceeded');
+  t.is(
+    await errorCode(
+      ec2.send(
+        new CreateNetworkInterfaceCommand({ SubnetId: sims.instance.subnetId, SecondaryPrivateIpAddressCount: 10 }),
+      ),
+    ),
+    'PrivateIpAddressLimitExceeded',
+  );
 });
 
 test('prefixes fragment a subnet: InsufficientCidrBlocks while single addresses remain', async (t) => {
@@ -42,14 +60,24 @@ test('prefixes fragment a subnet: InsufficientCidrBlocks while single addresses 
   t.teardown(() => sims.close());
   const ec2 = ec2Client(sims);
   const subnetId = sims.instance.subnetId;
-  const free = async () => (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets![0]!.AvailableIpAddressCount!;
+  const free = async () =>
+    (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets![0]!.AvailableIpAddressCount!;
   t.is(await free(), 64 - 5 - 1, 'AWS reserves 5, the node holds 1');
-  const eni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, Ipv4PrefixCount: 2 }))).NetworkInterface!;
-  t.deepEqual(eni.Ipv4Prefixes!.map((p) => p.Ipv4Prefix), ['10.1.0.16/28', '10.1.0.32/28']);
+  const eni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, Ipv4PrefixCount: 2 })))
+    .NetworkInterface!;
+  t.deepEqual(
+    eni.Ipv4Prefixes!.map((p) => p.Ipv4Prefix),
+    ['10.1.0.16/28', '10.1.0.32/28'],
+  );
   const eniId = eni.NetworkInterfaceId!;
-  t.is(await errorCode(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4PrefixCount: 1 }))), 'InsufficientCidrBlocks');
+  t.is(
+    await errorCode(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4PrefixCount: 1 }))),
+    'InsufficientCidrBlocks',
+  );
   t.true((await free()) > 20, 'single addresses remain');
-  const single = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 2 }));
+  const single = await ec2.send(
+    new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 2 }),
+  );
   t.is(single.AssignedPrivateIpAddresses!.length, 2);
 });
 
@@ -58,11 +86,20 @@ test('a request the subnet cannot fill takes nothing: InsufficientFreeAddressesI
   t.teardown(() => sims.close());
   const ec2 = ec2Client(sims);
   const subnetId = sims.instance.subnetId;
-  const first = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, SecondaryPrivateIpAddressCount: 40 }));
+  const first = await ec2.send(
+    new CreateNetworkInterfaceCommand({ SubnetId: subnetId, SecondaryPrivateIpAddressCount: 40 }),
+  );
   t.is(first.NetworkInterface!.PrivateIpAddresses!.length, 41);
-  const before = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets![0]!.AvailableIpAddressCount!;
-  t.is(await errorCode(ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, SecondaryPrivateIpAddressCount: 20 }))), 'InsufficientFreeAddressesInSubnet');
-  const after = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets![0]!.AvailableIpAddressCount!;
+  const before = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets![0]!
+    .AvailableIpAddressCount!;
+  t.is(
+    await errorCode(
+      ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, SecondaryPrivateIpAddressCount: 20 })),
+    ),
+    'InsufficientFreeAddressesInSubnet',
+  );
+  const after = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets![0]!
+    .AvailableIpAddressCount!;
   t.is(after, before, 'the failed request gave back what it had taken');
 });
 
@@ -81,9 +118,18 @@ test('throttling answers RequestLimitExceeded (503) per action class and refills
   for (let i = 0; i < 4; i++) codes.push(await errorCode(describe()));
   t.deepEqual(codes, ['no error', 'no error', 'no error', 'RequestLimitExceeded']);
   const create = () => ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: sims.instance.subnetId }));
-  t.deepEqual([await errorCode(create()), await errorCode(create()), await errorCode(create())], ['no error', 'no error', 'RequestLimitExceeded']);
+  t.deepEqual(
+    [await errorCode(create()), await errorCode(create()), await errorCode(create())],
+    ['no error', 'no error', 'RequestLimitExceeded'],
+  );
   const throttled = sims.audit.entries({ outcome: 'RequestLimitExceeded' });
-  t.deepEqual(throttled.map((e) => [e.action, e.status]), [['DescribeSubnets', 503], ['CreateNetworkInterface', 503]]);
+  t.deepEqual(
+    throttled.map((e) => [e.action, e.status]),
+    [
+      ['DescribeSubnets', 503],
+      ['CreateNetworkInterface', 503],
+    ],
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.is(await errorCode(describe()), 'no error', 'the describe bucket refilled');
   t.is(sims.model.enis.size, 3, 'the throttled create created nothing');
@@ -95,12 +141,27 @@ test('faults: fail the Nth call, and fail the attach that follows a create', asy
   const ec2 = ec2Client(sims);
   sims.faults.failNth('DescribeSubnets', 2, { code: 'UnauthorizedOperation', status: 403 });
   const describe = () => errorCode(ec2.send(new DescribeSubnetsCommand({})));
-  t.deepEqual([await describe(), await describe(), await describe()], ['no error', 'UnauthorizedOperation', 'no error']);
+  t.deepEqual(
+    [await describe(), await describe(), await describe()],
+    ['no error', 'UnauthorizedOperation', 'no error'],
+  );
 
   sims.faults.failAttachAfterCreate();
-  const eni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: sims.instance.subnetId }))).NetworkInterface!;
-  const attach = () => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId, InstanceId: sims.instance.id, DeviceIndex: 1 }));
+  const eni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: sims.instance.subnetId })))
+    .NetworkInterface!;
+  const attach = () =>
+    ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: eni.NetworkInterfaceId,
+        InstanceId: sims.instance.id,
+        DeviceIndex: 1,
+      }),
+    );
   t.is(await errorCode(attach()), 'InternalError');
-  t.deepEqual(sims.model.unattachedEnis().map((e) => e.id), [eni.NetworkInterfaceId], 'the created ENI is left for the caller to clean up');
+  t.deepEqual(
+    sims.model.unattachedEnis().map((e) => e.id),
+    [eni.NetworkInterfaceId],
+    'the created ENI is left for the caller to clean up',
+  );
   t.is(await errorCode(attach()), 'no error', 'the fault fires once');
 });

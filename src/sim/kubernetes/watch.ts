@@ -32,6 +32,8 @@ export function serveWatch(
     watch.matches(event.object);
   const send = (type: string, object: unknown) => response.write(`${JSON.stringify({ type, object })}\n`);
   response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  // Clients (client-node's Watch) wait for the headers before they report the watch as established.
+  response.flushHeaders();
   const start =
     watch.resourceVersion === null || watch.resourceVersion === '' || watch.resourceVersion === '0'
       ? undefined
@@ -60,10 +62,10 @@ export function serveWatch(
     const unsubscribe = store.subscribe(watch.type, (event) => {
       if (inScope(event)) send(event.type, event.object);
     });
-    const undrop = faults.onDropWatches((resource) => {
+    const undrop = faults.onDropWatches((resource, how) => {
       if (resource === undefined || resource === watch.type.plural) {
-        response.destroy();
-        finish('dropped');
+        if (how === 'reset') response.destroy();
+        finish(`dropped (${how})`);
       }
     });
     if (watch.allowBookmarks) {
