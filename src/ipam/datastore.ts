@@ -85,10 +85,6 @@ export class Datastore {
     this.#enis.set(info.id, { ...info, addedAtMs: nowMs, cidrs: new Map() });
   }
 
-  hasEni(id: string): boolean {
-    return this.#enis.has(id);
-  }
-
   eniIds(): string[] {
     return [...this.#enis.keys()];
   }

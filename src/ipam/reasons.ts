@@ -20,8 +20,6 @@ export type ShortageReason =
   | { readonly code: 'IMDS_SYNC_PENDING'; readonly eniId: string; readonly waitedMs: number }
   | { readonly code: 'POOL_GROWING'; readonly requested: number };
 
-export type ShortageCode = ShortageReason['code'];
-
 function seconds(ms: number): string {
   return `${Math.ceil(ms / 1000)}s`;
 }

@@ -98,12 +98,10 @@ export function isTooLow(stats: PoolStats, pendingPods: number, policy: WarmPool
   return available < unit * target || (target === 0 && available <= 0);
 }
 
-/** ipamd's `isDatastorePoolTooHigh`: with only WARM_ENI_TARGET single addresses are never returned (whole ENIs are). */
-export function isTooHigh(stats: PoolStats, policy: WarmPoolPolicy): boolean {
-  return releasableCount(stats, policy) > 0;
-}
-
-/** How many CIDRs (addresses, or prefixes in prefix mode) a decrease may give back. */
+/**
+ * How many CIDRs (addresses, or prefixes in prefix mode) a decrease may give back; > 0 is ipamd's
+ * `isDatastorePoolTooHigh`. With only WARM_ENI_TARGET single addresses are never returned (whole ENIs are).
+ */
 export function releasableCount(stats: PoolStats, policy: WarmPoolPolicy): number {
   if (warmIpTargetsDefined(policy)) {
     if (policy.prefixDelegation) {
