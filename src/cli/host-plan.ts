@@ -7,7 +7,7 @@ import { compileHostPlan, PlanError } from '../compiler/compile.ts';
 import { formatIssue } from '../compiler/config/index.ts';
 import { type NodeFacts, parseNodeFacts } from '../compiler/facts.ts';
 import type { HostPlan } from '../compiler/plan.ts';
-import { configOptions, configOptionsHelp, loadConfig } from '../config/load.ts';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config/load.ts';
 import { ImdsClient, imdsEndpoint, readNodeFacts } from '../ipam/cloud/imds.ts';
 import { withInterfaceNames } from '../node/host-facts.ts';
 import type { CommandInput, Io } from './command.ts';
@@ -72,11 +72,7 @@ async function nodeFacts(values: CommandInput['values'], io: Io): Promise<NodeFa
  */
 export async function prepareHostPlan(input: CommandInput): Promise<HostPlanContext> {
   const { values, io } = input;
-  const loaded = await loadConfig({
-    env: io.env,
-    envFile: values['env-file'] as string | undefined,
-    configMap: values.configmap as string | undefined,
-  });
+  const loaded = await loadConfigFromFlags(values, io.env);
   if (!loaded.ok) {
     throw new InputError(
       `invalid configuration, nothing planned or applied:\n${loaded.errors.map(formatIssue).join('\n')}`,

@@ -77,6 +77,18 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
   return { ...parseConfig(layers, catalog, problems), catalog };
 }
 
+/** `loadConfig` from the parsed `configOptions` flags of a command. */
+export function loadConfigFromFlags(
+  values: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<LoadedConfig> {
+  return loadConfig({
+    env,
+    envFile: values['env-file'] as string | undefined,
+    configMap: values.configmap as string | undefined,
+  });
+}
+
 /** The flags every command that reads configuration accepts. */
 export const configOptions = {
   'env-file': { type: 'string' },

@@ -1,5 +1,5 @@
 import { describeSource, formatIssue } from '../../compiler/config/index.ts';
-import { configOptions, configOptionsHelp, loadConfig } from '../../config/load.ts';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { type Command, outputFormat, outputOption } from '../command.ts';
 
 function display(value: unknown): string {
@@ -27,11 +27,7 @@ Exit codes: 0 valid, 1 invalid (the errors are printed on stderr, as by \`vpc-cn
   options: { ...configOptions, ...outputOption, changed: { type: 'boolean', default: false } },
   async run({ values, io }) {
     const output = outputFormat(values);
-    const loaded = await loadConfig({
-      env: io.env,
-      envFile: values['env-file'] as string | undefined,
-      configMap: values.configmap as string | undefined,
-    });
+    const loaded = await loadConfigFromFlags(values, io.env);
     if (!loaded.ok) {
       for (const issue of loaded.errors) io.stderr(`${formatIssue(issue)}\n`);
       return 1;

@@ -1,5 +1,5 @@
 import { formatIssue } from '../../compiler/config/index.ts';
-import { configOptions, configOptionsHelp, loadConfig } from '../../config/load.ts';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { type Command, outputFormat, outputOption } from '../command.ts';
 
 export const validate: Command = {
@@ -21,11 +21,7 @@ Exit codes: 0 valid (warnings allowed), 1 invalid.
   options: { ...configOptions, ...outputOption },
   async run({ values, io }) {
     const output = outputFormat(values);
-    const loaded = await loadConfig({
-      env: io.env,
-      envFile: values['env-file'] as string | undefined,
-      configMap: values.configmap as string | undefined,
-    });
+    const loaded = await loadConfigFromFlags(values, io.env);
     const errors = loaded.ok ? [] : loaded.errors;
     if (output === 'json') {
       io.stdout(`${JSON.stringify({ valid: loaded.ok, errors, warnings: loaded.warnings }, null, 2)}\n`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normaliseIpv4Cidr } from '../net.ts';
 import type { Setting } from './catalog.ts';
 
 /** What Go's strconv.ParseBool accepts, and nothing else: the reference's parser, so existing manifests keep meaning. */
@@ -39,19 +40,6 @@ export function allowedText(setting: Setting): string {
     case 'noop':
       return 'nothing (deprecated no-op)';
   }
-}
-
-const IPV4_OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const IPV4_CIDR = new RegExp(`^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}/(3[0-2]|[12]?\\d)$`);
-
-/** `10.0.1.7/16` → `10.0.0.0/16`, as Go's ParseCIDR().String() prints it. */
-export function normaliseIpv4Cidr(cidr: string): string {
-  const [address = '', length = '0'] = cidr.split('/');
-  const bits = Number(length);
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  const network = (value & mask) >>> 0;
-  return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join('.')}/${bits}`;
 }
 
 /** Go's strconv.ParseUint(s, 0, 32) prefixes. */
@@ -121,10 +109,11 @@ export function valueSchema(setting: Setting): z.ZodType<unknown, string> {
         .superRefine((items, ctx) => {
           for (const item of items) {
             if (item.includes(':')) ctx.addIssue({ code: 'custom', message: `${item} is an IPv6 CIDR` });
-            else if (!IPV4_CIDR.test(item)) ctx.addIssue({ code: 'custom', message: `${item} is not a valid CIDR` });
+            else if (normaliseIpv4Cidr(item) === undefined)
+              ctx.addIssue({ code: 'custom', message: `${item} is not a valid CIDR` });
           }
         })
-        .transform((items) => items.map(normaliseIpv4Cidr));
+        .transform((items) => items.map((item) => normaliseIpv4Cidr(item) ?? item));
     case 'tags':
       return z
         .string()
