@@ -87,9 +87,23 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
   const nodeName = seedCluster(store, cloud, instance);
   const kubernetes = createKubernetesServer({ store, audit, faults, bookmarkIntervalMs: profile.bookmarkIntervalMs });
   servers.push(kubernetes);
-  const ec2Url = await listen(ec2, options.ports?.ec2);
-  const imdsUrl = await listen(imds.server, options.ports?.imds);
-  const kubernetesUrl = await listen(kubernetes, options.ports?.kubernetes);
+  // A port already in use must not leave the other servers running.
+  const stopAll = async () => {
+    imds.stop();
+    await Promise.all(servers.filter((server) => server.listening).map(shutdown));
+  };
+  let urls: [string, string, string];
+  try {
+    urls = [
+      await listen(ec2, options.ports?.ec2),
+      await listen(imds.server, options.ports?.imds),
+      await listen(kubernetes, options.ports?.kubernetes),
+    ];
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  const [ec2Url, imdsUrl, kubernetesUrl] = urls;
   const kubeconfig = await writeKubeconfig(kubernetesUrl);
   return {
     ec2Url,
@@ -105,8 +119,7 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     faults,
     throttle,
     async close() {
-      imds.stop();
-      await Promise.all(servers.map(shutdown));
+      await stopAll();
       await kubeconfig.remove();
     },
   };
