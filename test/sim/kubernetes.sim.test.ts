@@ -72,7 +72,11 @@ test('an ENIConfig informer sees the seeded configs and a new one, and survives 
   });
   await informer.start();
   await until<void>((resolve) => {
-    const poll = setInterval(() => seen.size >= 2 && (clearInterval(poll), resolve()), 10);
+    const poll = setInterval(() => {
+      if (seen.size < 2) return;
+      clearInterval(poll);
+      resolve();
+    }, 10);
   });
   t.deepEqual([...seen].sort(), ['us-west-2a', 'us-west-2b']);
 
@@ -88,7 +92,11 @@ test('an ENIConfig informer sees the seeded configs and a new one, and survives 
     },
   });
   await until<void>((resolve) => {
-    const poll = setInterval(() => last === 'extra' && (clearInterval(poll), resolve()), 10);
+    const poll = setInterval(() => {
+      if (last !== 'extra') return;
+      clearInterval(poll);
+      resolve();
+    }, 10);
   });
   t.true(seen.has('extra'), 'the informer re-established its watch and caught up');
 

@@ -1,25 +1,11 @@
 /** IPv4 addresses as unsigned 32-bit numbers, so subnet accounting is integer arithmetic. */
+import { formatIpv4, parseIpv4 } from '../../compiler/net.ts';
+
+export { formatIpv4, parseIpv4 };
 
 export interface Cidr {
   readonly base: number;
   readonly bits: number;
-}
-
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-export function formatIpv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }
 
 /** Parses `a.b.c.d/n`; the base must be aligned to the prefix length, as EC2 requires. */
