@@ -1,5 +1,5 @@
 import { formatIssue } from '../../compiler/config/index.ts';
-import { configOptions, configOptionsHelp, loadConfig } from '../../config/load.ts';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { simulate as runSimulation, type SimulationOutcome } from '../../ipam/simulate.ts';
 import { type Command, outputFormat, outputOption, UsageError } from '../command.ts';
 
@@ -79,11 +79,7 @@ Exit codes: 0 every pod placed, 1 invalid input or a pod could not be placed (th
     const pods = count(values.pods, '--pods');
     const mode = values.policy;
     if (mode !== 'reference' && mode !== 'surge') throw new UsageError(`--policy must be reference or surge`);
-    const loaded = await loadConfig({
-      env: { ...io.env, ...envPairs(values.env) },
-      envFile: values['env-file'] as string | undefined,
-      configMap: values.configmap as string | undefined,
-    });
+    const loaded = await loadConfigFromFlags(values, { ...io.env, ...envPairs(values.env) });
     if (!loaded.ok) {
       for (const issue of loaded.errors) io.stderr(`${formatIssue(issue)}\n`);
       io.stderr(`configuration is invalid: ${loaded.errors.length} error(s)\n`);
