@@ -130,6 +130,18 @@ test('nf_tables iptables: connmark in nft table ip aws-cni, no AWS-CONNMARK-CHAI
   lacks: ['iptables -t nat -N AWS-CONNMARK-CHAIN-0'],
   nftTables: 1,
 });
+test('VPC_CNI_IPTABLES_MODE=legacy overrides a detected nf_tables backend', plans, {
+  facts: three,
+  config: ipv4Config({ VPC_CNI_IPTABLES_MODE: 'legacy' }),
+  has: ['iptables -t nat -N AWS-CONNMARK-CHAIN-0'],
+  nftTables: 0,
+});
+test('VPC_CNI_IPTABLES_MODE=nf_tables overrides a detected legacy backend', plans, {
+  facts: { ...three, iptablesMode: 'legacy' },
+  config: ipv4Config({ VPC_CNI_IPTABLES_MODE: 'nf_tables' }),
+  lacks: ['iptables -t nat -N AWS-CONNMARK-CHAIN-0'],
+  nftTables: 1,
+});
 test('secondary ENIs: address, table device+1, gateway and default routes, no subnet route, rule 32765', plans, {
   facts: three,
   config: ipv4Config(),

@@ -132,6 +132,6 @@ export function buildConnmark(ctx: HostContext): Connmark {
   const mangle = mangleRules(ctx);
   // With external SNAT nothing marks outbound connections (the reference's connmark Cleanup).
   if (ctx.config.AWS_VPC_K8S_CNI_EXTERNALSNAT) return { chains: [], rules: mangle, nftTables: [] };
-  const backend = ctx.facts.iptablesMode === 'legacy' ? legacyConnmark(ctx) : nftConnmark(ctx);
+  const backend = ctx.iptablesMode === 'legacy' ? legacyConnmark(ctx) : nftConnmark(ctx);
   return { ...backend, rules: [...mangle, ...backend.rules] };
 }

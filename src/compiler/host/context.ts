@@ -3,7 +3,7 @@
  * once (interface names, ENI tables, normalised CIDRs). Deriving here, not in each builder, keeps the builders to one
  * concern each and makes every bad input fail in one place with one clear message.
  */
-import { type Eni, type NodeFacts, primaryEni } from '../facts.ts';
+import { type Eni, IptablesMode, type NodeFacts, primaryEni } from '../facts.ts';
 import { normaliseIpv4Cidr } from '../net.ts';
 import type { IpFamily } from '../plan.ts';
 import { OTHER_CARD_TABLE_BASE } from './names.ts';
@@ -25,6 +25,8 @@ export interface HostConfig {
   readonly ENABLE_POD_ENI: boolean;
   readonly POD_SECURITY_GROUP_ENFORCING_MODE: string;
   readonly ENABLE_MULTI_NIC: boolean;
+  /** `auto` = the node's detected backend (`facts.iptablesMode`); `nf_tables` or `legacy` overrides it. */
+  readonly VPC_CNI_IPTABLES_MODE: string;
 }
 
 /** A pod's address as IPAM assigned it; `eniTable` absent or 254 = an address of the primary ENI (main table). */
@@ -58,6 +60,8 @@ export interface HostContext {
   readonly snatExclusions: readonly string[];
   readonly externalServiceCidrs: readonly string[];
   readonly mark: number;
+  /** The connmark backend: the detected one unless `VPC_CNI_IPTABLES_MODE` names one. */
+  readonly iptablesMode: IptablesMode;
   /** Undefined = pods not known to this caller; their rules and routes are then neither planned nor owned. */
   readonly pods: readonly PodAssignment[] | undefined;
 }
@@ -112,6 +116,15 @@ function checkConfig(config: HostConfig): void {
   }
 }
 
+/** `auto` keeps the backend detected on the node, as the reference does; `nf_tables` or `legacy` overrides it. */
+function connmarkBackend(config: HostConfig, facts: NodeFacts): IptablesMode {
+  const mode = config.VPC_CNI_IPTABLES_MODE;
+  if (mode === 'auto') return facts.iptablesMode;
+  const parsed = IptablesMode.safeParse(mode);
+  if (!parsed.success) throw new PlanError(`VPC_CNI_IPTABLES_MODE="${mode}": expected auto, nf_tables or legacy`);
+  return parsed.data;
+}
+
 export function hostContext(
   config: HostConfig,
   facts: NodeFacts,
@@ -134,6 +147,7 @@ export function hostContext(
     snatExclusions: ipv4Cidrs('AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS', config.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS),
     externalServiceCidrs: ipv4Cidrs('AWS_EXTERNAL_SERVICE_CIDRS', config.AWS_EXTERNAL_SERVICE_CIDRS),
     mark: config.AWS_VPC_K8S_CNI_CONNMARK,
+    iptablesMode: connmarkBackend(config, facts),
     pods,
   };
 }
