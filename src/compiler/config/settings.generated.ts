@@ -835,7 +835,7 @@ export const settings = {
     "unit": ""
   },
   "VPC_CNI_IPTABLES_MODE": {
-    "doc": "Connmark backend: auto detects it from `iptables --version` like the reference (legacy → AWS-CONNMARK-CHAIN-0, otherwise nftables table ip aws-cni).",
+    "doc": "Connmark implementation: auto detects it from `iptables --version` like the reference (legacy → iptables chain AWS-CONNMARK-CHAIN-0, otherwise the nftables table ip aws-cni); iptables rules are always written with the system iptables.",
     "readBy": [
       "vpc-cni"
     ],
