@@ -327,49 +327,29 @@ test('prefix delegation falls back to single addresses on InsufficientCidrBlocks
 test('the leaked-ENI sweep deletes old available ENIs of ours and stamps untagged ones', async (t) => {
   const node = await startNode({ instanceType: 'm5.large', config: testConfig({ CLUSTER_NAME: 'prod' }) });
   t.teardown(() => node.close());
-  const mine = node.sims.model.createEni({
-    subnetId: node.sims.instance.subnetId,
-    description: `aws-K8S-${node.sims.instance.id}`,
-    groups: [],
-    secondaryCount: 0,
-    prefixCount: 0,
-    ipv6Count: 0,
-    tags: new Map(
-      Object.entries({
-        'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
-        'cluster.k8s.amazonaws.com/name': 'prod',
-        'node.k8s.amazonaws.com/createdAt': new Date(node.clock.now() - 10 * 60_000).toISOString(),
-      }),
-    ),
+  // Detached ENIs as a crashed agent (or someone else) leaves them: no attachment, tags telling whose they are.
+  const detachedEni = (description: string, extraTags: Record<string, string> = {}) =>
+    node.sims.model.createEni({
+      subnetId: node.sims.instance.subnetId,
+      description,
+      groups: [],
+      secondaryCount: 0,
+      prefixCount: 0,
+      ipv6Count: 0,
+      tags: new Map(
+        Object.entries({
+          'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
+          'cluster.k8s.amazonaws.com/name': 'prod',
+          ...extraTags,
+        }),
+      ),
+    });
+  const ours = `aws-K8S-${node.sims.instance.id}`;
+  const mine = detachedEni(ours, {
+    'node.k8s.amazonaws.com/createdAt': new Date(node.clock.now() - 10 * 60_000).toISOString(),
   });
-  const young = node.sims.model.createEni({
-    subnetId: node.sims.instance.subnetId,
-    description: `aws-K8S-${node.sims.instance.id}`,
-    groups: [],
-    secondaryCount: 0,
-    prefixCount: 0,
-    ipv6Count: 0,
-    tags: new Map(
-      Object.entries({
-        'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
-        'cluster.k8s.amazonaws.com/name': 'prod',
-      }),
-    ),
-  });
-  const foreign = node.sims.model.createEni({
-    subnetId: node.sims.instance.subnetId,
-    description: 'someone else',
-    groups: [],
-    secondaryCount: 0,
-    prefixCount: 0,
-    ipv6Count: 0,
-    tags: new Map(
-      Object.entries({
-        'node.k8s.amazonaws.com/instance_id': node.sims.instance.id,
-        'cluster.k8s.amazonaws.com/name': 'prod',
-      }),
-    ),
-  });
+  const young = detachedEni(ours);
+  const foreign = detachedEni('someone else');
   t.deepEqual(await node.allocator.sweepLeaked(node.clock.now()), [mine.id]);
   t.false(node.sims.model.enis.has(mine.id));
   t.true(node.sims.model.enis.get(young.id)?.tags.has('node.k8s.amazonaws.com/createdAt'), 'untagged ENI stamped');
