@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { compileHostPlan, type PodAssignment } from '../src/compiler/compile.ts';
-import { testConfig } from '../src/compiler/config/index.ts';
 import { parseNodeFacts } from '../src/compiler/facts.ts';
 import { renderIpBatches, renderPlanJson, renderPlanText } from '../src/compiler/render/index.ts';
+import { testConfig } from '../src/compiler/settings/index.ts';
 
 const file = new URL('../examples/nodes/three-eni-two-cidrs.json', import.meta.url);
 const facts = parseNodeFacts(JSON.parse(readFileSync(file, 'utf8')), file.pathname);

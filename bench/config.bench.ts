@@ -1,9 +1,9 @@
 // Config load time: the first CUE evaluation (wasm compile + schema) against later ones, and the pure parse that
 // runs on every load. The baseline is the same parse without any CUE call (the generated catalog).
 import { performance } from 'node:perf_hooks';
-import { generatedCatalog, parseConfig } from '../src/compiler/config/index.ts';
-import { configSchemaFile, loadCatalog, runCue } from '../src/config/catalog.ts';
+import { generatedCatalog, parseConfig } from '../src/compiler/settings/index.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { configSchemaFile, loadCatalog, runCue } from '../src/config/schema.ts';
 
 const env = {
   WARM_IP_TARGET: '5',

@@ -2,7 +2,7 @@
 // simulator on virtual time, with modelled EC2 latencies charged to that time. Prints, per warm-pool setting, the
 // reference-compatible policy and the surge policy (pending-pod aware, batched) side by side: EC2 calls per pod, idle
 // address-seconds, and p50/p99 wait for an address.
-import { testConfig } from '../src/compiler/config/index.ts';
+import { testConfig } from '../src/compiler/settings/index.ts';
 import { podOwner, type SimNode, settle, startNode } from '../src/ipam/simulate.ts';
 
 /** Mid-points of what AWS answers under no load (the simulator's `realistic` profile ranges). */

@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { compileHostPlan } from '../src/compiler/compile.ts';
-import { formatIssue } from '../src/compiler/config/index.ts';
 import { parseNodeFacts } from '../src/compiler/facts.ts';
 import { renderPlanJson, renderPlanText } from '../src/compiler/render/index.ts';
+import { formatIssue } from '../src/compiler/settings/index.ts';
 import { loadConfig } from '../src/config/load.ts';
 
 export const examplesDir = new URL('../examples/', import.meta.url);

@@ -1,4 +1,4 @@
-// Regenerates src/compiler/config/settings.generated.ts from schema/config.cue (the static Config type's source).
+// Regenerates src/compiler/settings/settings.generated.ts from schema/config.cue (the static Config type's source).
 // `npm run gen` writes it; `npm run gen -- --check` exits 1 if the file is stale (the drift test runs the same check).
 import { readFile, writeFile } from 'node:fs/promises';
 import { renderSettingsModule, settingsModulePath } from '../src/config/generate.ts';

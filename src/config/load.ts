@@ -9,8 +9,8 @@ import {
   parseConfigMap,
   parseEnvFile,
   type SourceProblem,
-} from '../compiler/config/index.ts';
-import { loadCatalog } from './catalog.ts';
+} from '../compiler/settings/index.ts';
+import { loadCatalog } from './schema.ts';
 
 export interface ConfigSources {
   /** The process environment (all of it: the parser keeps what concerns it). */

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../compiler/config/index.ts';
+import type { Config } from '../compiler/settings/index.ts';
 import { instanceTypeLimits } from '../data/instance-limits.ts';
 import { type SimulatorOptions, type Simulators, startSimulators } from '../sim/index.ts';
 import { Ec2Api } from './cloud/client.ts';

@@ -2,8 +2,8 @@ import test, { type ExecutionContext } from 'ava';
 import { apply } from '../../src/apply/apply.ts';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
 import { compileHostPlan, hostVethName, type PodAssignment } from '../../src/compiler/compile.ts';
-import { testConfig } from '../../src/compiler/config/index.ts';
 import { type Eni, type NodeFacts, parseNodeFacts } from '../../src/compiler/facts.ts';
+import { testConfig } from '../../src/compiler/settings/index.ts';
 import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
 
 /**

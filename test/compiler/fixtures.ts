@@ -1,9 +1,9 @@
 /** Node snapshots and configs shared by the compiler tests: the checked-in examples, loaded once. */
 import { readFileSync } from 'node:fs';
 import { compileHostPlan, type PodAssignment } from '../../src/compiler/compile.ts';
-import { testConfig } from '../../src/compiler/config/index.ts';
 import { type NodeFacts, parseNodeFacts } from '../../src/compiler/facts.ts';
 import type { HostPlan } from '../../src/compiler/plan.ts';
+import { testConfig } from '../../src/compiler/settings/index.ts';
 
 export const NODES = ['m5-large-single-eni', 'three-eni-two-cidrs', 'ipv6'] as const;
 export type NodeName = (typeof NODES)[number];

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
-import { generatedCatalog } from '../../src/compiler/config/index.ts';
-import { configSchemaFile, loadCatalog, loadCatalogFromText, SchemaError } from '../../src/config/catalog.ts';
+import { generatedCatalog } from '../../src/compiler/settings/index.ts';
 import { renderSettingsModule, settingsModulePath } from '../../src/config/generate.ts';
+import { configSchemaFile, loadCatalog, loadCatalogFromText, SchemaError } from '../../src/config/schema.ts';
 
 // CUE-in-wasm keeps process-global state: these tests share one evaluation and run serially.
 test.serial('the CUE schema and the generated TypeScript catalog are identical (no drift)', async (t) => {

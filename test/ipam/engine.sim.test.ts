@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { testConfig } from '../../src/compiler/config/index.ts';
+import { testConfig } from '../../src/compiler/settings/index.ts';
 import { readCheckpoint } from '../../src/ipam/checkpoint.ts';
 import { realClock } from '../../src/ipam/cloud/rate.ts';
 import { RECOVERED_NETWORK } from '../../src/ipam/datastore.ts';

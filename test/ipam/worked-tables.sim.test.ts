@@ -4,7 +4,7 @@
  * the pool settles, and the ENIs/addresses EC2 ends up holding must match the table row.
  */
 import test, { type ExecutionContext } from 'ava';
-import { testConfig } from '../../src/compiler/config/index.ts';
+import { testConfig } from '../../src/compiler/settings/index.ts';
 import { addPod, outcome, settle, startNode } from '../../src/ipam/simulate.ts';
 
 interface Row {

@@ -1,4 +1,4 @@
-import { describeSource, formatIssue } from '../../compiler/config/index.ts';
+import { describeSource, formatIssue } from '../../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { type Command, outputFormat, outputOption } from '../command.ts';
 

@@ -1,4 +1,4 @@
-import { formatIssue } from '../../compiler/config/index.ts';
+import { formatIssue } from '../../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { simulate as runSimulation, type SimulationOutcome } from '../../ipam/simulate.ts';
 import { type Command, outputFormat, outputOption, UsageError } from '../command.ts';

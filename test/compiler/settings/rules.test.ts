@@ -1,5 +1,5 @@
 import test from 'ava';
-import { generatedCatalog, parseConfig } from '../../../src/compiler/config/index.ts';
+import { generatedCatalog, parseConfig } from '../../../src/compiler/settings/index.ts';
 
 function parse(env: Record<string, string>) {
   const values = Object.entries(env).map(([key, value]) => ({ key, value, source: { kind: 'env' as const } }));

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Catalog, parseCatalog } from '../compiler/config/catalog.ts';
+import { type Catalog, parseCatalog } from '../compiler/settings/catalog.ts';
 
 export const schemaDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema');
 export const configSchemaFile = join(schemaDir, 'config.cue');

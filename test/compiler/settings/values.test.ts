@@ -1,5 +1,5 @@
 import test from 'ava';
-import { generatedCatalog, parseConfig } from '../../../src/compiler/config/index.ts';
+import { generatedCatalog, parseConfig } from '../../../src/compiler/settings/index.ts';
 
 /**
  * Every setting with a value it must accept (and the typed value it becomes) and a value it must refuse. The last

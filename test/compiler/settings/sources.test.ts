@@ -5,7 +5,7 @@ import {
   parseConfig,
   parseConfigMap,
   parseEnvFile,
-} from '../../../src/compiler/config/index.ts';
+} from '../../../src/compiler/settings/index.ts';
 
 const configMap = (data: Record<string, unknown>) => ({
   apiVersion: 'v1',
