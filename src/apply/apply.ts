@@ -2,6 +2,7 @@ import type { HostPlan } from '../compiler/plan.ts';
 import { type ChangeSet, diff } from './diff.ts';
 import { ApplyError, type ApplyStep, type RollbackOutcome, WriteError } from './errors.ts';
 import type { LiveState } from './live.ts';
+import { type LockOptions, withApplyLock } from './lock.ts';
 import { readForPlan } from './read.ts';
 import { changeLine } from './render.ts';
 import { revert } from './revert.ts';
@@ -23,6 +24,8 @@ export interface ApplyOptions {
    */
   readonly expected?: ChangeSet;
   readonly progress?: (message: string) => void;
+  /** How to take the namespace's apply lock (a dry run takes none: it only reads). */
+  readonly lock?: LockOptions;
 }
 
 export interface ApplyResult {
@@ -59,7 +62,13 @@ function failure(step: ApplyStep, error: unknown, rollback?: RollbackOutcome): A
   return new ApplyError(step, message, { cause: error, ...(rollback ? { rollback } : {}) });
 }
 
-export async function apply(runner: Runner, plan: HostPlan, options: ApplyOptions = {}): Promise<ApplyResult> {
+/** One writer per namespace: the read, the writes and the rollback all happen under the namespace's apply lock. */
+export function apply(runner: Runner, plan: HostPlan, options: ApplyOptions = {}): Promise<ApplyResult> {
+  if (options.dryRun) return applyUnlocked(runner, plan, options);
+  return withApplyLock(runner.netns, () => applyUnlocked(runner, plan, options), options.lock);
+}
+
+async function applyUnlocked(runner: Runner, plan: HostPlan, options: ApplyOptions): Promise<ApplyResult> {
   const progress = options.progress ?? (() => {});
   let live: LiveState;
   try {
