@@ -11,6 +11,7 @@ import type { Cloud, VpcSpec } from './model/cloud.ts';
 import type { Instance } from './model/eni.ts';
 import { instanceTypeLimits } from './model/instance-types.ts';
 import { buildCloud } from './model/topology.ts';
+import { type SimNode, startNode } from './node/node.ts';
 import { PROFILES, type Profile, type ProfileName } from './profile.ts';
 import { EC2_BUCKETS, Throttle, type ThrottleSpec } from './throttle.ts';
 
@@ -22,6 +23,7 @@ export { ObjectStore } from './kubernetes/store.ts';
 export type { Cloud, VpcSpec } from './model/cloud.ts';
 export type { Eni, Instance } from './model/eni.ts';
 export { defaultVpc } from './model/topology.ts';
+export type { SimNode } from './node/node.ts';
 export type { Profile, ProfileName } from './profile.ts';
 export { EC2_BUCKETS, type ThrottleSpec } from './throttle.ts';
 
@@ -39,6 +41,11 @@ export interface SimulatorOptions {
   readonly region?: string;
   /** Replaces the default VPC (see defaultVpc); the node goes in the first subnet. */
   readonly vpc?: VpcSpec;
+  /**
+   * Lay the node out in real network namespaces (root only): this namespace, created, becomes the instance's host
+   * network, and `NAME-vpc` the VPC fabric; ENIs are hot-plugged as EC2 attaches them. See `Simulators.node`.
+   */
+  readonly nodeNetns?: string;
 }
 
 export interface Simulators {
@@ -58,6 +65,8 @@ export interface Simulators {
   readonly audit: AuditLog;
   readonly faults: Faults;
   readonly throttle: Throttle;
+  /** The node in the kernel, when `nodeNetns` was given. */
+  readonly node: SimNode | undefined;
   close(): Promise<void>;
 }
 
@@ -87,13 +96,17 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
   const nodeName = seedCluster(store, cloud, instance);
   const kubernetes = createKubernetesServer({ store, audit, faults, bookmarkIntervalMs: profile.bookmarkIntervalMs });
   servers.push(kubernetes);
-  // A port already in use must not leave the other servers running.
+  let node: SimNode | undefined;
+  // A port already in use must not leave the other servers, or the node's namespaces, behind.
   const stopAll = async () => {
     imds.stop();
     await Promise.all(servers.filter((server) => server.listening).map(shutdown));
+    await node?.close();
   };
   let urls: [string, string, string];
   try {
+    // Before any server listens, so the node follows every EC2 call from the first.
+    if (options.nodeNetns !== undefined) node = await startNode(cloud, instance, options.nodeNetns);
     urls = [
       await listen(ec2, options.ports?.ec2),
       await listen(imds.server, options.ports?.imds),
@@ -118,9 +131,13 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     audit,
     faults,
     throttle,
+    node,
     async close() {
-      await stopAll();
-      await kubeconfig.remove();
+      try {
+        await stopAll();
+      } finally {
+        await kubeconfig.remove();
+      }
     },
   };
 }

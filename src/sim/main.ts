@@ -15,6 +15,9 @@ Options:
   --port-base N       EC2 on N, IMDS on N+1, Kubernetes on N+2; default: free ports
   --no-throttle       turn EC2 throttling (RequestLimitExceeded) off
   --audit             print every call as a JSON line on stderr
+  --node-netns NAME   (root) lay the node out in network namespace NAME, created, with the VPC fabric in NAME-vpc;
+                      ENIs attached through EC2 appear in NAME as eth1, eth2... The JSON line then also has
+                      nodeNetns, vpcNetns, vpcPeer and internetPeer; both namespaces are removed on exit
   -h, --help          this text
 `;
 
@@ -27,6 +30,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'port-base': { type: 'string' },
       'no-throttle': { type: 'boolean', default: false },
       audit: { type: 'boolean', default: false },
+      'node-netns': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -46,6 +50,7 @@ async function main(argv: readonly string[]): Promise<number> {
     profile,
     ports: base === undefined ? undefined : { ec2: base, imds: base + 1, kubernetes: base + 2 },
     throttle: values['no-throttle'] ? false : undefined,
+    nodeNetns: values['node-netns'],
   });
   if (values.audit) sims.audit.onEntry((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
   const ready = {
@@ -58,7 +63,16 @@ async function main(argv: readonly string[]): Promise<number> {
     instanceType: sims.instance.type,
     nodeName: sims.nodeName,
     vpcId: sims.model.vpcId,
+    primaryIp: sims.model.eni(sims.instance.primaryEniId).privateIps[0]!.address,
     profile,
+    ...(sims.node === undefined
+      ? {}
+      : {
+          nodeNetns: sims.node.netns,
+          vpcNetns: sims.node.vpcNetns,
+          vpcPeer: sims.node.vpcPeer,
+          internetPeer: sims.node.internetPeer,
+        }),
   };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   await new Promise<void>((resolve) => {
