@@ -48,19 +48,19 @@ export async function startNode(cloud: Cloud, instance: Instance, netns: string)
   if (!NETNS_NAME.test(netns)) {
     throw new Error(`node namespace name "${netns}" must be 1-48 letters, digits, '.', '_' or '-'`);
   }
-  const fabric = new Fabric(cloud, instance, netns);
+  const node = new KernelNode(cloud, instance, netns);
   try {
-    await fabric.create();
+    await node.create();
   } catch (error) {
-    await fabric.close().catch(() => undefined);
+    await node.close().catch(() => undefined);
     throw new Error(`laying out the simulated node in namespace ${netns}: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  return fabric;
+  return node;
 }
 
-class Fabric implements SimNode {
+class KernelNode implements SimNode {
   readonly netns: string;
   readonly vpcNetns: string;
   readonly vpcPeer: string;
@@ -120,13 +120,13 @@ class Fabric implements SimNode {
     this.#unsubscribe = this.#cloud.onChange(() => this.#schedule());
     this.#schedule();
     await this.settled();
-    // The instance's own configuration of its primary interface, as cloud-init leaves it.
-    await ipBatch(this.netns, [
-      'link set eth0 up',
-      `address add ${this.primaryIp}/${prefixLength(this.#primaryCidr)} dev eth0`,
-      `route add default via ${this.gateway} dev eth0`,
-    ]);
     const primaryLink = linkNames(0, this.#cloud.eni(this.#instance.primaryEniId).attachment!.networkCardIndex);
+    // The instance's own configuration of its primary interface, as the image's network setup leaves it.
+    await ipBatch(this.netns, [
+      `link set ${primaryLink.nodeLink} up`,
+      `address add ${this.primaryIp}/${prefixLength(this.#primaryCidr)} dev ${primaryLink.nodeLink}`,
+      `route add default via ${this.gateway} dev ${primaryLink.nodeLink}`,
+    ]);
     await ipBatch(this.vpcNetns, [
       `route add ${this.primaryIp}/32 via ${ENI_NEXT_HOP} dev ${primaryLink.vpcLink} onlink table ${IGW_TABLE}`,
     ]);
