@@ -4,8 +4,10 @@
  * file in the same directory, fsync, rename, fsync of the directory.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import type { Owner, OwnerMetadata } from './datastore.ts';
 
 export const CHECKPOINT_VERSION = 'vpc-cni-ipam/1';
@@ -32,57 +34,87 @@ export class CheckpointError extends Error {
   }
 }
 
-interface RawEntry {
-  networkName?: unknown;
-  containerID?: unknown;
-  ifName?: unknown;
-  ipv4?: unknown;
-  allocationTimestamp?: unknown;
-  metadata?: { k8sPodNamespace?: unknown; k8sPodName?: unknown; interfacesCount?: unknown };
+/** Far above any node's pods (ipamd's largest max-pods is 737) yet small enough to read without a second thought. */
+export const MAX_CHECKPOINT_ALLOCATIONS = 4096;
+/** The file's size bound: MAX_CHECKPOINT_ALLOCATIONS entries of about 300 bytes each, with room to spare. */
+export const MAX_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+
+/** Kubernetes object names are at most 253 characters (DNS subdomains); container IDs are 64 hex digits. */
+const name = z.string().min(1).max(253);
+const entrySchema = z.object({
+  networkName: name,
+  containerID: name,
+  // The kernel's IFNAMSIZ: 15 characters and the terminator.
+  ifName: z.string().min(1).max(15),
+  ipv4: z.ipv4(),
+  allocationTimestamp: z
+    .union([
+      z.bigint().nonnegative(),
+      z
+        .number()
+        .int()
+        .nonnegative()
+        .transform((n) => BigInt(n)),
+    ])
+    .optional(),
+  metadata: z
+    .object({
+      k8sPodNamespace: name.optional(),
+      k8sPodName: name.optional(),
+      interfacesCount: z.number().int().min(0).max(64).optional(),
+    })
+    .optional(),
+});
+const documentSchema = z.object({
+  version: z.literal(CHECKPOINT_VERSION),
+  allocations: z.array(entrySchema).max(MAX_CHECKPOINT_ALLOCATIONS),
+});
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'does not match the checkpoint schema';
+  const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  return `${at.replace(/^\./, '') || 'document'}: ${issue.message}`;
 }
 
-function text(v: unknown): v is string {
-  return typeof v === 'string';
-}
-
-/** Parses checkpoint text; throws CheckpointError naming the first problem. */
+/** Parses checkpoint text; throws CheckpointError (and nothing else) naming the first problem. */
 export function parseCheckpoint(path: string, content: string): CheckpointEntry[] {
-  let doc: { version?: unknown; allocations?: unknown };
+  if (content.length > MAX_CHECKPOINT_BYTES) {
+    throw new CheckpointError('corrupt', path, `larger than ${MAX_CHECKPOINT_BYTES} bytes`);
+  }
+  let doc: unknown;
   try {
     // Unix nanoseconds exceed 2^53: keep their exact digits through the reviver's source text.
     doc = JSON.parse(content, (key, value, context?: { source?: string }) =>
-      key === 'allocationTimestamp' && typeof value === 'number' && context?.source !== undefined
-        ? BigInt(context.source)
+      key === 'allocationTimestamp' && typeof value === 'number' && /^\d{1,20}$/.test(context?.source ?? '')
+        ? BigInt(context!.source!)
         : value,
     );
   } catch (error) {
     throw new CheckpointError('corrupt', path, `not valid JSON (${(error as Error).message})`, error);
   }
-  if (typeof doc !== 'object' || doc === null) throw new CheckpointError('corrupt', path, 'not a JSON object');
-  if (doc.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(
-      'unknown_version',
-      path,
-      `version ${JSON.stringify(doc.version)} is not ${JSON.stringify(CHECKPOINT_VERSION)}`,
-    );
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new CheckpointError('corrupt', path, 'not a JSON object');
   }
-  if (!Array.isArray(doc.allocations)) throw new CheckpointError('corrupt', path, '"allocations" is not an array');
-  return doc.allocations.map((raw: RawEntry, i: number) => {
-    if (!text(raw.networkName) || !text(raw.containerID) || !text(raw.ifName) || !text(raw.ipv4)) {
-      throw new CheckpointError('corrupt', path, `allocations[${i}] lacks networkName, containerID, ifName or ipv4`);
-    }
-    const ts = raw.allocationTimestamp;
+  const version = (doc as { version?: unknown }).version;
+  if (version !== CHECKPOINT_VERSION) {
+    const shown = JSON.stringify(version)?.slice(0, 80) ?? 'absent';
+    throw new CheckpointError('unknown_version', path, `version ${shown} is not ${JSON.stringify(CHECKPOINT_VERSION)}`);
+  }
+  const parsed = documentSchema.safeParse(doc);
+  if (!parsed.success) throw new CheckpointError('corrupt', path, firstIssue(parsed.error), parsed.error);
+  return parsed.data.allocations.map((raw) => {
     const m = raw.metadata ?? {};
     const metadata: OwnerMetadata = {
-      ...(text(m.k8sPodNamespace) ? { k8sPodNamespace: m.k8sPodNamespace } : {}),
-      ...(text(m.k8sPodName) ? { k8sPodName: m.k8sPodName } : {}),
-      ...(typeof m.interfacesCount === 'number' ? { interfacesCount: m.interfacesCount } : {}),
+      ...(m.k8sPodNamespace !== undefined ? { k8sPodNamespace: m.k8sPodNamespace } : {}),
+      ...(m.k8sPodName !== undefined ? { k8sPodName: m.k8sPodName } : {}),
+      ...(m.interfacesCount !== undefined ? { interfacesCount: m.interfacesCount } : {}),
     };
     return {
       owner: { networkName: raw.networkName, containerId: raw.containerID, ifName: raw.ifName },
       ip: raw.ipv4,
       metadata,
-      assignedAtNs: typeof ts === 'bigint' ? ts : BigInt(typeof ts === 'number' ? Math.trunc(ts) : 0),
+      assignedAtNs: raw.allocationTimestamp ?? 0n,
     };
   });
 }
@@ -101,16 +133,30 @@ export function renderCheckpoint(entries: readonly CheckpointEntry[]): string {
   return `${json}\n`;
 }
 
-/** Reads the checkpoint; a missing file is a fresh node (empty list). */
+/**
+ * Reads the checkpoint; a missing file is a fresh node (empty list). Anything but a regular file of bounded size (a
+ * FIFO, /dev/zero, a runaway write) is refused like a corrupt one, without reading past the bound.
+ */
 export async function readCheckpoint(path: string): Promise<CheckpointEntry[]> {
-  let content: string;
+  let file: Awaited<ReturnType<typeof open>>;
   try {
-    content = await readFile(path, 'utf8');
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return parseCheckpoint(path, content);
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) throw new CheckpointError('corrupt', path, 'not a regular file');
+    if (info.size > MAX_CHECKPOINT_BYTES) {
+      throw new CheckpointError('corrupt', path, `${info.size} bytes, larger than ${MAX_CHECKPOINT_BYTES}`);
+    }
+    const buffer = Buffer.alloc(MAX_CHECKPOINT_BYTES + 1);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    return parseCheckpoint(path, buffer.subarray(0, bytesRead).toString('utf8'));
+  } finally {
+    await file.close();
+  }
 }
 
 /** Writes the checkpoint atomically: a reader sees the old file or the new one, never a torn one. */

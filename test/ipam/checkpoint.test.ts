@@ -2,8 +2,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import fc from 'fast-check';
 import {
   CheckpointError,
+  MAX_CHECKPOINT_BYTES,
   parseCheckpoint,
   readCheckpoint,
   renderCheckpoint,
@@ -49,8 +51,8 @@ test('an unknown version is refused with a clear error', (t) => {
 test('corrupt checkpoints are refused and say what is wrong', (t) => {
   const bad = [
     ['{"version":"vpc-cni-ipam/1","alloc', /not valid JSON/],
-    ['{"version":"vpc-cni-ipam/1","allocations":{}}', /"allocations" is not an array/],
-    ['{"version":"vpc-cni-ipam/1","allocations":[{"ipv4":"10.0.0.1"}]}', /allocations\[0\] lacks/],
+    ['{"version":"vpc-cni-ipam/1","allocations":{}}', /allocations: .*expected array/],
+    ['{"version":"vpc-cni-ipam/1","allocations":[{"ipv4":"10.0.0.1"}]}', /allocations\[0\]\.networkName: /],
   ] as const;
   for (const [content, message] of bad) {
     const error = t.throws(() => parseCheckpoint('ipam.json', content), { instanceOf: CheckpointError });
@@ -102,4 +104,86 @@ test('the pool persists every change and undoes an assignment whose write fails'
   const broken = new AddressPool(ds, join(dir, 'missing-dir', 'ipam.json'));
   await t.throwsAsync(broken.assign(owner, {}, 3), { message: /checkpoint write failed, assignment undone/ });
   t.deepEqual(ds.leases(), []);
+});
+
+test('a null allocation, wrong types and oversized fields are refused as corrupt, naming the field', (t) => {
+  const doc = (allocations: unknown) => JSON.stringify({ version: 'vpc-cni-ipam/1', allocations });
+  const entry = { networkName: 'aws-cni', containerID: 'c1', ifName: 'eth0', ipv4: '10.0.0.1' };
+  const bad = [
+    { content: doc([null]), field: /allocations\[0\]/ },
+    { content: doc([{ ...entry, ipv4: '010.0.0.1' }]), field: /allocations\[0\]\.ipv4/ },
+    { content: doc([{ ...entry, ifName: 'x'.repeat(16) }]), field: /allocations\[0\]\.ifName/ },
+    { content: doc([{ ...entry, allocationTimestamp: -1 }]), field: /allocationTimestamp/ },
+    { content: doc([{ ...entry, metadata: null }]), field: /metadata/ },
+    { content: doc(Array.from({ length: 4097 }, () => entry)), field: /allocations/ },
+    { content: '[]', field: /not a JSON object/ },
+    { content: 'null', field: /not a JSON object/ },
+  ];
+  for (const { content, field } of bad) {
+    const error = t.throws(() => parseCheckpoint('ipam.json', content), { instanceOf: CheckpointError });
+    t.is(error.kind, 'corrupt', content.slice(0, 80));
+    t.regex(error.message, field);
+  }
+});
+
+test('arbitrary bytes and arbitrary JSON never throw anything but CheckpointError', (t) => {
+  const parseOrRefuse = (content: string): boolean => {
+    try {
+      parseCheckpoint('ipam.json', content);
+      return true;
+    } catch (error) {
+      return error instanceof CheckpointError;
+    }
+  };
+  const entry = fc.record(
+    {
+      networkName: fc.oneof(fc.string(), fc.anything()),
+      containerID: fc.oneof(fc.string(), fc.anything()),
+      ifName: fc.oneof(fc.constantFrom('eth0', 'eth1'), fc.anything()),
+      ipv4: fc.oneof(fc.ipV4(), fc.string(), fc.anything()),
+      allocationTimestamp: fc.oneof(fc.bigInt(), fc.double(), fc.anything()),
+      metadata: fc.anything(),
+    },
+    { requiredKeys: [] },
+  );
+  const documents = fc.record(
+    {
+      version: fc.oneof(fc.constant('vpc-cni-ipam/1'), fc.anything()),
+      allocations: fc.oneof(fc.array(fc.oneof(entry, fc.anything())), fc.anything()),
+    },
+    { requiredKeys: [] },
+  );
+  const json = documents.map((d) =>
+    JSON.stringify(d, (_key, value) => (typeof value === 'bigint' ? `@ns:${value}` : value)).replace(
+      /"@ns:(-?\d+)"/g,
+      '$1',
+    ),
+  );
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        json,
+        fc.json(),
+        fc.string(),
+        fc.uint8Array().map((b) => Buffer.from(b).toString('utf8')),
+      ),
+      parseOrRefuse,
+    ),
+    {
+      numRuns: 2000,
+    },
+  );
+  t.pass();
+});
+
+test('a checkpoint that is not a regular file, or too large, is refused without reading it whole', async (t) => {
+  const dir = await tempDir(t);
+  const big = join(dir, 'big.json');
+  await writeFile(big, Buffer.alloc(MAX_CHECKPOINT_BYTES + 1, 0x20));
+  t.is((await t.throwsAsync(readCheckpoint(big), { instanceOf: CheckpointError })).kind, 'corrupt');
+  t.regex(
+    (await t.throwsAsync(readCheckpoint('/dev/zero'), { instanceOf: CheckpointError })).message,
+    /not a regular file/,
+  );
+  t.regex((await t.throwsAsync(readCheckpoint(dir), { instanceOf: CheckpointError })).message, /not a regular file/);
 });
