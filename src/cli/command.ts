@@ -14,12 +14,12 @@ export interface CommandInput {
 }
 
 /**
- * One `vpc-cni` subcommand. `help` is the full text printed by `vpc-cni <name> --help`: what the command does, then
- * every flag. `run` returns the process exit code; it never calls `process.exit` so tests can run it in-process.
+ * One `vpc-cni` subcommand; its one-line summary lives in commands/index.ts, so `--help` loads no command module.
+ * `help` is the full text printed by `vpc-cni <name> --help`: what the command does, then every flag. `run` returns
+ * the process exit code; it never calls `process.exit` so tests can run it in-process.
  */
 export interface Command {
   readonly name: string;
-  readonly summary: string;
   readonly help: string;
   readonly options: ParseArgsOptionsConfig;
   readonly allowPositionals?: boolean;

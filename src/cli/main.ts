@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { type Command, type Io, UsageError } from './command.ts';
+import packageJson from '../../package.json' with { type: 'json' };
+import { type Io, UsageError } from './command.ts';
 import { commands } from './commands/index.ts';
 
 const processIo: Io = {
@@ -15,6 +16,7 @@ function overview(): string {
     'vpc-cni: gives Kubernetes pods AWS VPC addresses from ENIs (a declarative Amazon VPC CNI).',
     '',
     'Usage: vpc-cni <command> [flags]',
+    '       vpc-cni --version',
     '',
     'Commands:',
     ...lines,
@@ -32,11 +34,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.stdout(overview());
     return name === undefined ? 1 : 0;
   }
-  const command: Command | undefined = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  if (name === '--version' || name === '-V') {
+    io.stdout(`${packageJson.version}\n`);
+    return 0;
+  }
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     io.stderr(`vpc-cni: unknown command "${name}"\n\n${overview()}`);
     return 1;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
     return 0;
@@ -57,4 +64,21 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.stderr(`vpc-cni ${name}: ${(error as Error).message}\n`);
     return 1;
   }
+}
+
+/**
+ * A closed stdout is how a reader says "enough" (`vpc-cni config | head -1`): end quietly with 0, as standard tools
+ * do, instead of an unhandled EPIPE. Any other write failure is one line and exit 1.
+ */
+function onStreamError(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`vpc-cni: cannot write output: ${error.message}\n`);
+  process.exit(1);
+}
+
+/** The process entry (bin/vpc-cni.js calls it from the bundle): `main` on the real streams and exit code. */
+export async function runAsProcess(argv: readonly string[]): Promise<void> {
+  process.stdout.on('error', onStreamError);
+  process.stderr.on('error', onStreamError);
+  process.exitCode = await main(argv);
 }

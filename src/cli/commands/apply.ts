@@ -35,7 +35,6 @@ async function target(
 
 export const apply: Command = {
   name: 'apply',
-  summary: 'make the node match the plan: batched writes, verify, automatic rollback on failure',
   help: `Usage: vpc-cni apply [--node FILE] [--env-file FILE] [--configmap FILE] [--netns NAME] [--dry-run]
                      [--output text|json]
        vpc-cni apply FILE [--netns NAME] [--dry-run]     (a plan saved with \`vpc-cni plan --out FILE\`)

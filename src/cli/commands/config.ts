@@ -11,7 +11,6 @@ function display(value: unknown): string {
 
 export const config: Command = {
   name: 'config',
-  summary: 'print the effective configuration and where each value came from',
   help: `Usage: vpc-cni config [--env-file FILE] [--configmap FILE] [--changed] [--output text|json]
 
 Prints every setting with its effective value and its provenance: default, derived (follows another setting),

@@ -1,11 +1,50 @@
 import type { Command } from '../command.ts';
-import { apply } from './apply.ts';
-import { config } from './config.ts';
-import { maxPods } from './max-pods.ts';
-import { nodeFacts } from './node-facts.ts';
-import { plan } from './plan.ts';
-import { simulate } from './simulate.ts';
-import { validate } from './validate.ts';
+
+/**
+ * One line of `vpc-cni --help` and the way to load its command. Modules load only when their command runs: the
+ * Kubernetes client, the AWS SDK and the CUE WebAssembly would otherwise be paid for by `--help` and `max-pods`.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
 
 /** Every subcommand, in the order `vpc-cni --help` lists them. Each command lives in its own module. */
-export const commands: readonly Command[] = [validate, config, maxPods, simulate, nodeFacts, plan, apply];
+export const commands: readonly CommandEntry[] = [
+  {
+    name: 'validate',
+    summary: 'check the configuration (environment, env file, ConfigMap) and report every problem',
+    load: async () => (await import('./validate.ts')).validate,
+  },
+  {
+    name: 'config',
+    summary: 'print the effective configuration and where each value came from',
+    load: async () => (await import('./config.ts')).config,
+  },
+  {
+    name: 'max-pods',
+    summary: 'the kubelet --max-pods value for an instance type',
+    load: async () => (await import('./max-pods.ts')).maxPods,
+  },
+  {
+    name: 'simulate',
+    summary: "run the IPAM engine against the built-in simulator: a policy's ENIs, addresses and EC2 calls for N pods",
+    load: async () => (await import('./simulate.ts')).simulate,
+  },
+  {
+    name: 'node-facts',
+    summary: 'read this node from IMDS (+ interface names by MAC) and write a node snapshot',
+    load: async () => (await import('./node-facts.ts')).nodeFacts,
+  },
+  {
+    name: 'plan',
+    summary: 'show what `apply` would change on this node (host routes, rules, iptables, nftables, sysctls)',
+    load: async () => (await import('./plan.ts')).plan,
+  },
+  {
+    name: 'apply',
+    summary: 'make the node match the plan: batched writes, verify, automatic rollback on failure',
+    load: async () => (await import('./apply.ts')).apply,
+  },
+];

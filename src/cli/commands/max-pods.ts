@@ -28,7 +28,6 @@ function positiveInt(value: unknown, flag: string): number | undefined {
 
 export const maxPods: Command = {
   name: 'max-pods',
-  summary: 'the kubelet --max-pods value for an instance type',
   help: `Usage: vpc-cni max-pods --instance-type TYPE [--prefix-delegation] [--max-eni N] [--custom-networking]
                         [--cpus N] [--show-max-allowed] [--output text|json]
 

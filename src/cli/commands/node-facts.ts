@@ -20,7 +20,6 @@ function summary(facts: NodeFacts): string {
 
 export const nodeFacts: Command = {
   name: 'node-facts',
-  summary: 'read this node from IMDS (+ interface names by MAC) and write a node snapshot',
   help: `Usage: vpc-cni node-facts [--imds URL] [--out FILE] [--iptables-mode nf_tables|legacy] [--no-resolve]
                           [--output text|json]
 

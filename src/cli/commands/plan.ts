@@ -7,7 +7,6 @@ import { hostPlanOptions, hostPlanOptionsHelp, InputError, prepareHostPlan } fro
 
 export const plan: Command = {
   name: 'plan',
-  summary: 'show what `apply` would change on this node (host routes, rules, iptables, nftables, sysctls)',
   help: `Usage: vpc-cni plan [--node FILE] [--env-file FILE] [--configmap FILE] [--netns NAME]
                     [--output text|json] [--detailed-exitcode] [--out FILE]
 

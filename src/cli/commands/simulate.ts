@@ -39,7 +39,6 @@ function table(o: SimulationOutcome): string {
 
 export const simulate: Command = {
   name: 'simulate',
-  summary: "run the IPAM engine against the built-in simulator: a policy's ENIs, addresses and EC2 calls for N pods",
   help: `Usage: vpc-cni simulate --instance-type TYPE --pods N [--env-file FILE] [--configmap FILE] [-e KEY=VALUE ...]
                         [--max-pods N] [--policy reference|surge] [--output text|json]
 

@@ -4,7 +4,6 @@ import { type Command, outputFormat, outputOption } from '../command.ts';
 
 export const validate: Command = {
   name: 'validate',
-  summary: 'check the configuration (environment, env file, ConfigMap) and report every problem',
   help: `Usage: vpc-cni validate [--env-file FILE] [--configmap FILE] [--output text|json]
 
 Checks every Amazon VPC CNI setting against the schema (schema/config.cue): types, ranges, enums, CIDR lists,

