@@ -18,7 +18,11 @@ const OUR_PREFIXES = [
   'INTROSPECTION_',
 ];
 
+/** Variables that steer the vpc-cni program itself, not the node's configuration: shaped like ours, yet no typo. */
+const PROGRAM_VARIABLES = new Set(['VPC_CNI_CACHE_DIR']);
+
 export function looksLikeOurs(key: string): boolean {
+  if (PROGRAM_VARIABLES.has(key)) return false;
   return OUR_PREFIXES.some((prefix) => key.toUpperCase().startsWith(prefix));
 }
 

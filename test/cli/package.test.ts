@@ -1,0 +1,96 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { execa, execaSync } from 'execa';
+import { z } from 'zod';
+
+// The package as a new user gets it: `npm pack` of the built dist/ (`npm test` builds it first), installed into an
+// empty project, run through node_modules/.bin. Dependencies come from npm's cache (--prefer-offline).
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const path = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+const example = join(root, 'examples', 'nodes', 'm5-large-single-eni.json');
+
+const PackSchema = z.array(z.object({ filename: z.string(), files: z.array(z.object({ path: z.string() })) }));
+
+test.serial('npm pack ships the bundle, its data files and the LICENSE, and no TypeScript', async (t) => {
+  const { stdout } = await execa('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], {
+    cwd: root,
+    env: { PATH: path },
+  });
+  const files = PackSchema.parse(JSON.parse(stdout))[0]!.files.map((f) => f.path);
+  for (const file of [
+    'LICENSE',
+    'bin/vpc-cni.js',
+    'dist/vpc-cni.js',
+    'schema/config.cue',
+    'src/data/instance-limits.json',
+  ])
+    t.true(files.includes(file), file);
+  t.deepEqual(
+    files.filter((f) => f.endsWith('.ts')),
+    [],
+  );
+});
+
+test.serial(
+  'installed from the packed tarball, vpc-cni runs: --help, --version, max-pods, validate, plan',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'vpc-cni-install-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const env = { PATH: path, HOME: dir, VPC_CNI_CACHE_DIR: join(dir, 'cache') };
+    const { stdout } = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      cwd: root,
+      env,
+    });
+    const tarball = join(dir, PackSchema.parse(JSON.parse(stdout))[0]!.filename);
+    const project = join(dir, 'project');
+    await execa('mkdir', [project]);
+    await writeFile(join(project, 'package.json'), '{"private": true}\n');
+    await execa('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: project, env });
+
+    const bin = join(project, 'node_modules', '.bin', 'vpc-cni');
+    const run = (args: string[]) => execa(bin, args, { cwd: project, env, reject: false });
+    const help = await run(['--help']);
+    t.is(help.exitCode, 0, help.stderr);
+    t.regex(help.stdout, /Commands:/);
+    t.is((await run(['--version'])).stdout, '0.1.0');
+    t.is((await run(['max-pods', '--instance-type', 'm5.large'])).stdout.split('\n')[0], '29');
+    const validate = await run(['validate', '--env-file', join(dir, 'missing.env')]);
+    t.is(validate.exitCode, 1);
+    t.regex(validate.stderr, /cannot read env file/);
+    t.notRegex(validate.stderr, /\n\s+at /, 'no stack trace');
+    const valid = await run(['validate']);
+    t.is(valid.exitCode, 0, valid.stderr);
+    const plan = await run(['plan', '--node', example, '--netns', 'vpc-cni-no-such-netns']);
+    t.notRegex(plan.stderr, /\n\s+at /, 'no stack trace');
+    t.notRegex(plan.stderr, /ERR_|Cannot find/);
+  },
+);
+
+const oldNode = '/usr/bin/node';
+function majorOf(node: string): number | undefined {
+  try {
+    return Number(execaSync(node, ['--version']).stdout.slice(1).split('.')[0]);
+  } catch {
+    return undefined;
+  }
+}
+const oldMajor = majorOf(oldNode);
+const withOldNode = oldMajor !== undefined && oldMajor < 24 ? test : test.skip;
+const skipped = withOldNode === test ? '' : `skipped, no Node older than 24 at ${oldNode}: `;
+
+withOldNode(`${skipped}a Node older than 24 gets one line and exit 1, or the clone's Node 24`, async (t) => {
+  // VPC_CNI_REEXEC says "already re-executed", which stands for a clone without the Node 24 dev dependency.
+  const refused = await execa(oldNode, [join(root, 'bin', 'vpc-cni.js'), '--version'], {
+    env: { PATH: path, VPC_CNI_REEXEC: '1' },
+    reject: false,
+  });
+  t.is(refused.exitCode, 1);
+  t.is(refused.stdout, '');
+  t.regex(refused.stderr, /^vpc-cni: needs Node\.js 24 or newer, this is v\d+\.\d+\.\d+ \(.+\)$/);
+  // In a clone the bin starts the dev dependency's Node 24 instead.
+  const reexec = await execa(oldNode, [join(root, 'bin', 'vpc-cni.js'), '--version'], { env: { PATH: path } });
+  t.is(reexec.stdout, '0.1.0');
+});
