@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,6 +64,12 @@ test.serial(
     t.notRegex(validate.stderr, /\n\s+at /, 'no stack trace');
     const valid = await run(['validate']);
     t.is(valid.exitCode, 0, valid.stderr);
+    // The installed bin keeps an env file away from Node's own --env-file handling (nodejs/node#54232).
+    const ran = join(dir, 'ran');
+    await writeFile(join(dir, 'payload.cjs'), `require('node:fs').writeFileSync(${JSON.stringify(ran)}, 'ran');\n`);
+    await writeFile(join(dir, 'hostile.env'), `NODE_OPTIONS=--require ${join(dir, 'payload.cjs')}\n`);
+    t.is((await run(['validate', '--env-file', join(dir, 'hostile.env')])).exitCode, 0);
+    t.false(existsSync(ran), 'NODE_OPTIONS from the env file ran');
     const plan = await run(['plan', '--node', example, '--netns', 'vpc-cni-no-such-netns']);
     t.notRegex(plan.stderr, /\n\s+at /, 'no stack trace');
     t.notRegex(plan.stderr, /ERR_|Cannot find/);
