@@ -1,13 +1,17 @@
 import type { HostPlan, IpFamily, IptablesRule, IptablesTable, PlanObject } from '../compiler/plan.ts';
 import {
+  ensure,
   type IpObject,
   type IpOp,
   ipBatchLine,
   iptablesRuleLine,
+  isSysctlPath,
+  isSysctlValue,
   joinIptablesArgs,
   renderIptablesRestore,
   renderNftDelete,
   renderNftReplace,
+  routeProtocolSuffix,
 } from '../compiler/render/index.ts';
 import { type Change, type ChangeSet, familyOf } from './diff.ts';
 import { iptablesRuleKey } from './keys.ts';
@@ -72,7 +76,7 @@ function ipLine(object: IpObject, op: IpOp): string {
   const line = ipBatchLine(object, op);
   const protocol = (object as Partial<LiveRoute>).protocol;
   return object.kind === 'route' && op === 'add' && protocol !== undefined && protocol !== 'boot'
-    ? `${line} proto ${protocol}`
+    ? `${line}${routeProtocolSuffix(protocol)}`
     : line;
 }
 
@@ -183,7 +187,14 @@ function nftPayload(changes: ChangeSet): string {
 export function renderPayloads(input: WriteInput): Payloads {
   return {
     sysctls: input.changes.flatMap((c) =>
-      c.object.kind === 'sysctl' && c.kind !== 'delete' ? [{ path: c.object.path, value: c.object.value }] : [],
+      c.object.kind === 'sysctl' && c.kind !== 'delete'
+        ? [
+            {
+              path: ensure(isSysctlPath, 'sysctl key', c.object.path),
+              value: ensure(isSysctlValue, 'sysctl value', c.object.value),
+            },
+          ]
+        : [],
     ),
     ip: ipPayloads(input.changes),
     iptables: { inet: iptablesPayload(input, 'inet'), inet6: iptablesPayload(input, 'inet6') },

@@ -89,7 +89,7 @@ kernel('migration: state left by the reference plans zero changes', async (t) =>
   await ns.ip(['rule', 'add', 'from', '10.0.2.10', 'lookup', '2', 'pref', '32765']);
   await ns.ip(['link', 'set', 'eth0', 'mtu', '9001']);
   await ns.ip(['link', 'set', 'eth1', 'mtu', '9001']);
-  await ns.exec('sysctl', ['-q', '-w', 'net/ipv4/conf/eth0/rp_filter=2', 'net/ipv4/ip_forward=1']);
+  await ns.exec('sysctl', ['-q', '-w', 'net/ipv4/conf/eth0/rp_filter=2', 'net/ipv4/tcp_early_demux=1']);
   const ipt = (...args: string[]) => ns.exec('iptables', args);
   await ipt('-t', 'nat', '-N', 'AWS-SNAT-CHAIN-0');
   await ipt('-t', 'nat', '-A', 'POSTROUTING', '-m', 'comment', '--comment', 'AWS SNAT CHAIN', '-j', 'AWS-SNAT-CHAIN-0');

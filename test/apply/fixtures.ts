@@ -43,7 +43,7 @@ export function handPlan(options: { vpcCidrs?: string[]; vethPrefix?: string } =
     ],
     sysctls: [
       { kind: 'sysctl', path: 'net/ipv4/conf/eth0/rp_filter', value: '2', because: 'fact:primary-interface' },
-      { kind: 'sysctl', path: 'net/ipv4/ip_forward', value: '1', because },
+      { kind: 'sysctl', path: 'net/ipv4/tcp_early_demux', value: '1', because },
     ],
     addresses: [{ kind: 'address', dev: 'eth1', cidr: '10.0.2.10/24', because }],
     routes: [

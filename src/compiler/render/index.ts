@@ -6,7 +6,35 @@
  * `iptables-save` line.
  */
 export { describe, ruleSelector, tableName } from './describe.ts';
-export { type IpBatches, type IpObject, type IpOp, ipBatchLine, renderIpBatches } from './ip-batch.ts';
+export {
+  ensure,
+  isCidr,
+  isInterfaceName,
+  isIpAddress,
+  isIptablesChain,
+  isIptablesToken,
+  isMac,
+  isMark,
+  isMtu,
+  isNftIdentifier,
+  isNftPriority,
+  isNftRule,
+  isProtocolName,
+  isRouteTable,
+  isRulePriority,
+  isSysctlPath,
+  isSysctlValue,
+  NFT_HOOKS,
+  RenderError,
+} from './grammar.ts';
+export {
+  type IpBatches,
+  type IpObject,
+  type IpOp,
+  ipBatchLine,
+  renderIpBatches,
+  routeProtocolSuffix,
+} from './ip-batch.ts';
 export {
   type IptablesOp,
   type IptablesRestoreInput,

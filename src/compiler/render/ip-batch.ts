@@ -5,6 +5,60 @@
 import { isIpv6 } from '../net.ts';
 import type { AbsentRoute, AbsentRule, Address, IpFamily, IpRule, Link, Route } from '../plan.ts';
 import { ruleSelector, tableName } from './describe.ts';
+import {
+  ensure,
+  isCidr,
+  isInterfaceName,
+  isIpAddress,
+  isMark,
+  isMtu,
+  isProtocolName,
+  isRouteTable,
+  isRulePriority,
+} from './grammar.ts';
+
+/** Every field that reaches the line, checked by its grammar (RenderError otherwise). */
+function checkObject(object: IpObject): void {
+  switch (object.kind) {
+    case 'rule':
+    case 'absent-rule':
+      ensure(isRulePriority, 'rule priority', object.priority);
+      ensure(isRouteTable, 'rule table', object.table);
+      if (object.from !== undefined) ensure(isCidr, 'rule from', object.from);
+      if (object.to !== undefined) ensure(isCidr, 'rule to', object.to);
+      if (object.fwmark !== undefined) {
+        ensure(isMark, 'rule fwmark', object.fwmark.mark);
+        ensure(isMark, 'rule fwmark mask', object.fwmark.mask);
+      }
+      if (object.iif !== undefined) ensure(isInterfaceName, 'rule iif', object.iif);
+      if (object.ipproto !== undefined) ensure(isProtocolName, 'rule ipproto', object.ipproto);
+      return;
+    case 'route':
+    case 'absent-route':
+      ensure(isRouteTable, 'route table', object.table);
+      ensure(isCidr, 'route dst', object.dst);
+      ensure(isInterfaceName, 'route dev', object.dev);
+      if (object.kind === 'route') {
+        if (object.via !== undefined) ensure(isIpAddress, 'route via', object.via);
+        if (object.src !== undefined) ensure(isIpAddress, 'route src', object.src);
+        ensure((s: string) => s === 'link' || s === 'global', 'route scope', object.scope);
+      }
+      return;
+    case 'address':
+      ensure(isCidr, 'address', object.cidr);
+      ensure(isInterfaceName, 'address dev', object.dev);
+      return;
+    case 'link':
+      ensure(isInterfaceName, 'link name', object.name);
+      ensure(isMtu, 'link mtu', object.mtu);
+      ensure((u: boolean) => typeof u === 'boolean', 'link up', object.up);
+  }
+}
+
+/** ` proto NAME` for a restored live route, refused unless it is a protocol word. */
+export function routeProtocolSuffix(protocol: string): string {
+  return ` proto ${ensure(isProtocolName, 'route protocol', protocol)}`;
+}
 
 export type IpObject = IpRule | AbsentRule | Route | AbsentRoute | Address | Link;
 export type IpOp = 'add' | 'delete';
@@ -24,6 +78,7 @@ function routeLine(route: Route, op: IpOp): string {
 
 /** The `ip` command line (without `ip`) that adds or deletes one object; `add` of an absent-* object deletes it. */
 export function ipBatchLine(object: IpObject, op: IpOp): string {
+  checkObject(object);
   switch (object.kind) {
     case 'rule':
       return ruleLine(object, op);

@@ -4,6 +4,14 @@
  * live table is compared with.
  */
 import type { NftChain, NftTable } from '../plan.ts';
+import { ensure, isNftIdentifier, isNftPriority, isNftRule, NFT_HOOKS } from './grammar.ts';
+
+const FAMILIES: readonly string[] = ['ip', 'ip6', 'inet'];
+
+function checkTable(family: string, name: string): void {
+  ensure((f: string) => FAMILIES.includes(f), 'nft family', family);
+  ensure(isNftIdentifier, 'nft table', name);
+}
 
 // nft prints a base-chain priority relative to the nearest standard priority valid for the hook, within ±10.
 const STANDARD_PRIORITIES: readonly { name: string; value: number; hooks: readonly string[] }[] = [
@@ -24,9 +32,15 @@ export function nftPriority(hook: string, priority: number): string {
 }
 
 function renderChain(chain: NftChain): string[] {
+  ensure(isNftIdentifier, 'nft chain', chain.name);
+  for (const rule of chain.rules) ensure(isNftRule, 'nft rule', rule);
   const lines = [`\tchain ${chain.name} {`];
   if (chain.base !== undefined) {
     const { type, hook, priority, policy } = chain.base;
+    ensure((t: string) => t === 'nat' || t === 'filter', 'nft chain type', type);
+    ensure((h: string) => NFT_HOOKS.includes(h), 'nft hook', hook);
+    ensure(isNftPriority, 'nft priority', priority);
+    ensure((p: string) => p === 'accept' || p === 'drop', 'nft policy', policy);
     lines.push(`\t\ttype ${type} hook ${hook} priority ${nftPriority(hook, priority)}; policy ${policy};`);
   }
   lines.push(...chain.rules.map((rule) => `\t\t${rule}`), '\t}');
@@ -34,6 +48,7 @@ function renderChain(chain: NftChain): string[] {
 }
 
 export function renderNftTable(table: Pick<NftTable, 'family' | 'name' | 'chains'>): string {
+  checkTable(table.family, table.name);
   const chains = table.chains.map(renderChain);
   const body = chains.flatMap((lines, i) => (i === 0 ? lines : ['', ...lines]));
   return [`table ${table.family} ${table.name} {`, ...body, '}', ''].join('\n');
@@ -41,10 +56,12 @@ export function renderNftTable(table: Pick<NftTable, 'family' | 'name' | 'chains
 
 /** Atomically replaces the table (one `nft -f` transaction: create-if-missing, delete, recreate). */
 export function renderNftReplace(table: Pick<NftTable, 'family' | 'name' | 'chains'>): string {
+  checkTable(table.family, table.name);
   return `add table ${table.family} ${table.name}\ndelete table ${table.family} ${table.name}\n${renderNftTable(table)}`;
 }
 
 /** Deletes the table whether or not it exists. */
 export function renderNftDelete(family: string, name: string): string {
+  checkTable(family, name);
   return `add table ${family} ${name}\ndelete table ${family} ${name}\n`;
 }
