@@ -11,6 +11,7 @@ import type {
   Route,
   Sysctl,
 } from '../compiler/plan.ts';
+import { isIpv6 } from '../lib/address.ts';
 import { identity, iptablesRuleKey, nftTableKey, routeKey } from './keys.ts';
 import type { LiveRoute, LiveRule, LiveState } from './live.ts';
 
@@ -45,7 +46,7 @@ export interface Scope {
 const BUILT_IN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
 export function familyOf(cidr: string): IpFamily {
-  return cidr.includes(':') ? 'inet6' : 'inet';
+  return isIpv6(cidr.split('/')[0]!) ? 'inet6' : 'inet';
 }
 
 export function scopeOf(plan: HostPlan): Scope {

@@ -4,7 +4,7 @@
  * `schema/node.schema.json` is generated from it and a test keeps the two identical.
  */
 import { z } from 'zod';
-import { normaliseIpv4Cidr, parseIpv4 } from './net.ts';
+import { normaliseIpv4Cidr, parseIpv4 } from '../lib/address.ts';
 
 const mac = z
   .string()

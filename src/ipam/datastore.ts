@@ -7,7 +7,7 @@
  * prefixes and ENIs go back to EC2; least-recently-freed reuse keeps stale conntrack entries of a deleted pod from
  * reaching a new one.
  */
-import { cidrAddresses } from './net.ts';
+import { ipv4CidrAddresses } from '../lib/address.ts';
 import type { CidrState, EniState, PoolSnapshot } from './policy/types.ts';
 
 /** The CNI's primary key for an assignment (ipamd's `IPAMKey`). */
@@ -113,7 +113,7 @@ export class Datastore {
       delete existing.quarantinedSinceMs;
       return;
     }
-    eni.cidrs.set(cidr, { cidr, prefix, addresses: cidrAddresses(cidr), records: new Map() });
+    eni.cidrs.set(cidr, { cidr, prefix, addresses: ipv4CidrAddresses(cidr), records: new Map() });
   }
 
   /** Owners holding addresses in a CIDR. */

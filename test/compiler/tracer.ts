@@ -5,8 +5,9 @@
  * a rule MEANS with it rather than how it is spelled. Only the matches and targets the compiler emits are understood;
  * anything else throws, so a new rule shape cannot be silently ignored.
  */
-import { ipv4InCidr } from '../../src/compiler/net.ts';
+
 import type { HostPlan, IptablesRule, IptablesTable, NftTable } from '../../src/compiler/plan.ts';
+import { ipv4InCidr } from '../../src/lib/address.ts';
 
 export interface Packet {
   readonly src: string;

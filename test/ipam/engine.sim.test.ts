@@ -12,6 +12,7 @@ import { realClock } from '../../src/ipam/cloud/rate.ts';
 import { RECOVERED_NETWORK } from '../../src/ipam/datastore.ts';
 import { addPod, cycle, podOwner, type SimNode, settle, startNode } from '../../src/ipam/simulate.ts';
 import { EC2_BUCKETS, type InjectedError, RESOURCES } from '../../src/sim/index.ts';
+import { ipv4CidrAddresses } from '../../src/lib/address.ts';
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-ipam-'));
@@ -27,11 +28,7 @@ function assertConsistent(t: ExecutionContext, node: SimNode): void {
   const inEc2 = new Set(
     attached.flatMap((e) => [
       ...e.privateIps.filter((ip) => !ip.primary).map((ip) => ip.address),
-      ...e.prefixes.flatMap((p) => {
-        const [base] = p.split('/');
-        const last = Number(base!.split('.')[3]);
-        return Array.from({ length: 16 }, (_, i) => base!.replace(/\.\d+$/, `.${last + i}`));
-      }),
+      ...e.prefixes.flatMap((p) => ipv4CidrAddresses(p)),
     ]),
   );
   for (const lease of leases) t.true(inEc2.has(lease.ip), `${lease.ip} is assigned in EC2`);

@@ -3,8 +3,9 @@
  * once (interface names, ENI tables, normalised CIDRs). Deriving here, not in each builder, keeps the builders to one
  * concern each and makes every bad input fail in one place with one clear message.
  */
+
+import { normaliseIpv4Cidr } from '../../lib/address.ts';
 import { type Eni, IptablesMode, type NodeFacts, primaryEni } from '../facts.ts';
-import { normaliseIpv4Cidr } from '../net.ts';
 import type { IpFamily } from '../plan.ts';
 import { OTHER_CARD_TABLE_BASE } from './names.ts';
 

@@ -3,7 +3,7 @@
  * gateway and a default route, no subnet route in main, and `from <ENI IP> lookup <table>` so traffic sourced from the
  * ENI address leaves through the ENI (asymmetric routing would otherwise drop it at the VPC).
  */
-import { ipv4SubnetGateway, prefixLength } from '../net.ts';
+import { ipv4SubnetGateway, prefixLength } from '../../lib/address.ts';
 import type { AbsentRoute, Address, IpRule, Route } from '../plan.ts';
 import { type HostContext, PlanError, type SecondaryEni } from './context.ts';
 import { Priority, RouteTable, VPC_IPV6_GATEWAY } from './names.ts';

@@ -3,7 +3,7 @@
  * `to <pod> lookup main` at 512, and for pods on a secondary ENI `from <pod> lookup <ENI table>` at 1536.
  */
 import { createHash } from 'node:crypto';
-import { isIpv6 } from '../net.ts';
+import { isIpv6 } from '../../lib/address.ts';
 import type { IpRule, Route } from '../plan.ts';
 import type { HostContext, PodAssignment } from './context.ts';
 import { Priority, RouteTable } from './names.ts';

@@ -2,7 +2,7 @@
  * `ip -batch -` lines. A batch line cannot carry `-6`, so lines are split by family and the applier runs
  * `ip -batch -` and `ip -6 -batch -` (addresses and links go with IPv4; `ip` infers an address's family).
  */
-import { isIpv6 } from '../net.ts';
+import { isIpv6 } from '../../lib/address.ts';
 import type { AbsentRoute, AbsentRule, Address, IpFamily, IpRule, Link, Route } from '../plan.ts';
 import { ruleSelector, tableName } from './describe.ts';
 import {

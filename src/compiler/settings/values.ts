@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normaliseIpv4Cidr } from '../net.ts';
+import { isIpv6Cidr, normaliseIpv4Cidr } from '../../lib/address.ts';
 import type { Setting } from './catalog.ts';
 
 /** What Go's strconv.ParseBool accepts, and nothing else: the reference's parser, so existing manifests keep meaning. */
@@ -108,7 +108,7 @@ export function valueSchema(setting: Setting): z.ZodType<unknown, string> {
         )
         .superRefine((items, ctx) => {
           for (const item of items) {
-            if (item.includes(':')) ctx.addIssue({ code: 'custom', message: `${item} is an IPv6 CIDR` });
+            if (isIpv6Cidr(item)) ctx.addIssue({ code: 'custom', message: `${item} is an IPv6 CIDR` });
             else if (normaliseIpv4Cidr(item) === undefined)
               ctx.addIssue({ code: 'custom', message: `${item} is not a valid CIDR` });
           }

@@ -1,10 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ipv4CidrContains, parseIpv4, parseIpv4Network } from '../../lib/address.ts';
 import { privateDnsName } from '../ec2/render.ts';
 import type { Cloud } from '../model/cloud.ts';
 import type { Instance } from '../model/eni.ts';
-import { cidrContains, parseCidr, parseIpv4 } from '../model/ipv4.ts';
 import { RESOURCES } from './resources.ts';
 import type { ObjectStore } from './store.ts';
 
@@ -55,10 +55,10 @@ export function seedCluster(store: ObjectStore, cloud: Cloud, instance: Instance
       },
     },
   });
-  const primaryCidr = parseCidr(cloud.vpcCidrs[0]!)!;
+  const primaryCidr = parseIpv4Network(cloud.vpcCidrs[0]!)!;
   const podGroup = [...cloud.securityGroups.keys()].at(-1)!;
   for (const subnet of cloud.subnets.values()) {
-    if (cidrContains(primaryCidr, parseIpv4(subnet.cidrBlock.split('/')[0]!)!)) continue;
+    if (ipv4CidrContains(primaryCidr, parseIpv4(subnet.cidrBlock.split('/')[0]!)!)) continue;
     const existing = store.list(type('eniconfigs'), undefined).some((o) => o.metadata.name === subnet.zone);
     if (!existing)
       store.create(type('eniconfigs'), {

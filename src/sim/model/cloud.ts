@@ -1,8 +1,8 @@
+import { ipv4CidrsOverlap, parseIpv4Network } from '../../lib/address.ts';
 import { Ec2Error, invalidParameter, notFound } from '../ec2/errors.ts';
 import { type Eni, eniStatus, type Instance, ipv4SlotsUsed, type SecurityGroup } from './eni.ts';
 import { IdSource } from './ids.ts';
 import { type InstanceTypeLimits, instanceTypeLimits, ipv6Limit, supportsPrefixes } from './instance-types.ts';
-import { cidrsOverlap, parseCidr } from './ipv4.ts';
 import { Subnet, type SubnetSpec } from './subnet.ts';
 
 export interface VpcSpec {
@@ -62,16 +62,16 @@ export class Cloud {
     this.region = region;
     this.accountId = accountId;
     this.vpcId = this.#ids.next('vpc');
-    const cidrs = vpc.cidrs.map((text) => parseCidr(text) ?? fail(`The VPC CIDR '${text}' is invalid.`));
+    const cidrs = vpc.cidrs.map((text) => parseIpv4Network(text) ?? fail(`The VPC CIDR '${text}' is invalid.`));
     this.vpcCidrs = vpc.cidrs;
     this.vpcIpv6Cidr = vpc.ipv6Cidr;
     for (const spec of vpc.subnets) {
       const subnet = new Subnet(this.#ids.next('subnet'), this.vpcId, spec);
-      if (!cidrs.some((cidr) => cidr.bits <= subnet.cidr.bits && cidrsOverlap(cidr, subnet.cidr))) {
+      if (!cidrs.some((cidr) => cidr.bits <= subnet.cidr.bits && ipv4CidrsOverlap(cidr, subnet.cidr))) {
         fail(`The subnet CIDR ${subnet.cidrBlock} is not inside the VPC CIDRs ${vpc.cidrs.join(', ')}.`);
       }
       for (const other of this.subnets.values()) {
-        if (cidrsOverlap(other.cidr, subnet.cidr))
+        if (ipv4CidrsOverlap(other.cidr, subnet.cidr))
           fail(`The subnet CIDR ${subnet.cidrBlock} overlaps ${other.cidrBlock}.`);
       }
       this.subnets.set(subnet.id, subnet);

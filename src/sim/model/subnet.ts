@@ -1,5 +1,14 @@
+import {
+  formatIpv4,
+  formatIpv4Cidr,
+  type Ipv4Cidr,
+  ipv4CidrContains,
+  ipv4CidrSize,
+  isIpv6Cidr,
+  parseIpv4,
+  parseIpv4Network,
+} from '../../lib/address.ts';
 import { Ec2Error } from '../ec2/errors.ts';
-import { type Cidr, cidrContains, cidrSize, formatCidr, formatIpv4, parseCidr, parseIpv4 } from './ipv4.ts';
 
 /** AWS keeps the network address, the router, DNS, one future address and the broadcast address of every subnet. */
 const RESERVED_AT_START = 4;
@@ -24,7 +33,7 @@ export class Subnet {
   readonly id: string;
   readonly vpcId: string;
   readonly zone: string;
-  readonly cidr: Cidr;
+  readonly cidr: Ipv4Cidr;
   readonly ipv6Cidr: string | undefined;
   readonly tags: Map<string, string>;
   readonly #used: Uint8Array;
@@ -32,11 +41,11 @@ export class Subnet {
   #nextIpv6 = 1;
 
   constructor(id: string, vpcId: string, spec: SubnetSpec) {
-    const cidr = parseCidr(spec.cidr);
+    const cidr = parseIpv4Network(spec.cidr);
     if (cidr === undefined || cidr.bits < 16 || cidr.bits > 28) {
       throw new Ec2Error('InvalidSubnet.Range', `The CIDR '${spec.cidr}' is invalid (a subnet is /16 to /28).`);
     }
-    if (spec.ipv6Cidr !== undefined && !/^[0-9a-f:]+::\/64$/.test(spec.ipv6Cidr)) {
+    if (spec.ipv6Cidr !== undefined && !(isIpv6Cidr(spec.ipv6Cidr) && spec.ipv6Cidr.endsWith('::/64'))) {
       throw new Ec2Error('InvalidSubnet.Range', `The IPv6 CIDR '${spec.ipv6Cidr}' is invalid (expected a ...::/64).`);
     }
     this.id = id;
@@ -45,14 +54,14 @@ export class Subnet {
     this.cidr = cidr;
     this.ipv6Cidr = spec.ipv6Cidr;
     this.tags = new Map(Object.entries(spec.tags ?? {}));
-    this.#used = new Uint8Array(cidrSize(cidr));
+    this.#used = new Uint8Array(ipv4CidrSize(cidr));
     for (let i = 0; i < RESERVED_AT_START; i++) this.#used[i] = 1;
     this.#used[this.#used.length - RESERVED_AT_END] = 1;
     this.#free = this.#used.length - RESERVED_AT_START - RESERVED_AT_END;
   }
 
   get cidrBlock(): string {
-    return formatCidr(this.cidr);
+    return formatIpv4Cidr(this.cidr);
   }
 
   get availableIpAddressCount(): number {
@@ -61,7 +70,7 @@ export class Subnet {
 
   containsAddress(address: string): boolean {
     const value = parseIpv4(address);
-    return value !== undefined && cidrContains(this.cidr, value);
+    return value !== undefined && ipv4CidrContains(this.cidr, value);
   }
 
   /** The lowest free address, or an `InsufficientFreeAddressesInSubnet` error. */
@@ -90,7 +99,7 @@ export class Subnet {
     for (let slot = 0; slot + PREFIX_SIZE <= this.#used.length; slot += PREFIX_SIZE) {
       if (this.#runIsFree(slot)) {
         this.#mark(slot, PREFIX_SIZE, 1);
-        return formatCidr({ base: this.cidr.base + slot, bits: PREFIX_LENGTH });
+        return formatIpv4Cidr({ base: this.cidr.base + slot, bits: PREFIX_LENGTH });
       }
     }
     throw new Ec2Error(
@@ -122,7 +131,7 @@ export class Subnet {
 
   #slot(address: string): number {
     const value = parseIpv4(address);
-    if (value === undefined || !cidrContains(this.cidr, value)) {
+    if (value === undefined || !ipv4CidrContains(this.cidr, value)) {
       throw new Ec2Error(
         'InvalidParameterValue',
         `The address ${address} is not in subnet ${this.id} (${this.cidrBlock}).`,
@@ -132,8 +141,8 @@ export class Subnet {
   }
 
   #prefixSlot(prefix: string): number {
-    const cidr = parseCidr(prefix);
-    if (cidr === undefined || cidr.bits !== PREFIX_LENGTH || !cidrContains(this.cidr, cidr.base)) {
+    const cidr = parseIpv4Network(prefix);
+    if (cidr === undefined || cidr.bits !== PREFIX_LENGTH || !ipv4CidrContains(this.cidr, cidr.base)) {
       throw new Ec2Error('InvalidParameterValue', `The prefix ${prefix} is not a /${PREFIX_LENGTH} in ${this.id}.`);
     }
     return cidr.base - this.cidr.base;
