@@ -8,23 +8,43 @@
 import { CheckpointError, readCheckpoint, setAside } from './checkpoint.ts';
 import type { Ec2Api } from './cloud/client.ts';
 import type { Ec2Allocator, EniObservation } from './cloud/ec2.ts';
-import { type CloudError, classify } from './cloud/errors.ts';
+import { classify } from './cloud/errors.ts';
 import type { ImdsClient } from './cloud/imds.ts';
 import type { Clock } from './cloud/rate.ts';
 import type { SubnetInfo } from './cloud/subnets.ts';
 import { Datastore, type Lease, type Owner, type OwnerMetadata, ownerKey, RECOVERED_NETWORK } from './datastore.ts';
-import { decide } from './policy/decide.ts';
+import { type EngineEvent, EventSink } from './events.ts';
+import {
+  afterAction,
+  afterFailure,
+  awaitImds,
+  currentFailure,
+  decide,
+  describeAction,
+  type EngineState,
+  initialState,
+  type LandingCidr,
+  landFromImds,
+  poolFacts,
+  reconcileDue,
+  sweepDue,
+  withHandle,
+  withWaiting,
+  worthWaiting,
+} from './policy/loop.ts';
 import { shortageReason } from './policy/shortage.ts';
 import type { Action, PoolSnapshot, WarmPoolPolicy } from './policy/types.ts';
 import { AddressPool } from './pool.ts';
 import type { ShortageReason } from './reasons.ts';
 import { type HeldEni, observedCidrs, type ReconcileChange, reconcile } from './reconcile.ts';
 
-/** ipamd pauses growth this long after the subnet ran out of addresses or /28s. */
-export const INSUFFICIENT_CAPACITY_PAUSE_MS = 120_000;
-export const RECONCILE_INTERVAL_MS = 60_000;
-/** The reference's leaked-ENI sweep period. */
-export const LEAK_SWEEP_INTERVAL_MS = 3_600_000;
+export type { EngineEvent } from './events.ts';
+export {
+  INSUFFICIENT_CAPACITY_PAUSE_MS,
+  LEAK_SWEEP_INTERVAL_MS,
+  RECONCILE_INTERVAL_MS,
+} from './policy/loop.ts';
+
 const SUBNET_CACHE_MS = 60_000;
 
 export interface EngineOptions {
@@ -47,42 +67,42 @@ export interface EngineOptions {
   readonly leakSweep?: boolean;
   /** Pod addresses the kernel routes to pod veths; used only when the checkpoint is refused. */
   readonly podRoutes?: () => Promise<ReadonlyArray<{ readonly ip: string; readonly dev: string }>>;
+  /** Events kept for `events.recent()` (default 512); counts per kind are kept for ever. */
+  readonly eventCapacity?: number;
+}
+
+export interface AssignOptions {
+  /**
+   * Wait up to this long (on the engine's clock) for an address while the pool can still grow, stepping the pool
+   * every `stepEveryMs`; a shortage that will not pass (ENI_LIMIT, MAX_PODS, ...) answers at once.
+   */
+  readonly waitMs?: number;
+  /** Default: 1 s. */
+  readonly stepEveryMs?: number;
 }
 
 export type AssignResult =
   | { readonly ok: true; readonly lease: Lease }
   | { readonly ok: false; readonly reason: ShortageReason };
 
-/** What happened, for logs, metrics and pod Events; the engine never decides silently. */
-export interface EngineEvent {
-  readonly atMs: number;
-  readonly kind: 'action' | 'action-failed' | 'reconcile' | 'checkpoint-refused' | 'prefix-fallback' | 'note';
-  readonly message: string;
-}
-
 export class IpamEngine {
   readonly store: Datastore;
   readonly pool: AddressPool;
-  readonly events: EngineEvent[] = [];
+  /** What happened, for logs, metrics and pod Events (bounded); the engine never decides silently. */
+  readonly events: EventSink;
   readonly #o: EngineOptions;
-  readonly #waiting = new Set<string>();
-  readonly #attachments = new Map<string, string>();
-  readonly #macs = new Map<string, string>();
-  /** Addresses EC2 assigned that IMDS does not show yet, per ENI. */
-  readonly #awaitingImds = new Map<string, { cidrs: Array<{ cidr: string; prefix: boolean }>; sinceMs: number }>();
+  /** Everything the engine decides on besides the datastore, as one value changed only by policy/loop.ts folds. */
+  #state: EngineState = initialState;
+  /** CIDRs being given back right now, so a concurrent reconcile does not re-adopt them; lives for one EC2 call. */
   readonly #inFlight = new Set<string>();
-  #ready = false;
-  #primaryGroups: readonly string[] = [];
-  #lastDecreaseAt = Number.NEGATIVE_INFINITY;
-  #lastReconcileAt = Number.NEGATIVE_INFINITY;
-  #lastSweepAt: number | undefined;
-  #prefixFallbackUntil = Number.NEGATIVE_INFINITY;
-  #growthPausedUntil = Number.NEGATIVE_INFINITY;
-  #cloudFailure: { reason: ShortageReason; atMs: number } | undefined;
+  /** A cache of EC2's subnet view, not a decision. */
   #subnets: { list: SubnetInfo[]; atMs: number } | undefined;
+  /** The step in progress: concurrent callers share it, so two steps never decide on the same snapshot. */
+  #stepping: Promise<Action[]> | undefined;
 
   constructor(options: EngineOptions) {
     this.#o = options;
+    this.events = new EventSink(options.eventCapacity);
     this.store = new Datastore(options.cooldownMs);
     this.pool = new AddressPool(this.store, options.checkpointPath);
   }
@@ -92,7 +112,7 @@ export class IpamEngine {
   }
 
   #event(kind: EngineEvent['kind'], message: string): void {
-    this.events.push({ atMs: this.#now(), kind, message });
+    this.events.emit({ atMs: this.#now(), kind, message });
   }
 
   /** Learns the ENIs from EC2, then restores the checkpoint (or recovers), then persists the result. */
@@ -100,9 +120,9 @@ export class IpamEngine {
     const observed = await this.#o.allocator.describeNode();
     const primary = observed.find((e) => e.id === this.#o.primaryEniId);
     if (primary === undefined) throw new Error(`primary ENI ${this.#o.primaryEniId} is not attached according to EC2`);
-    this.#primaryGroups = primary.securityGroups;
+    this.#state = { ...this.#state, primaryGroups: primary.securityGroups };
     this.#applyReconcile(reconcile([], observed));
-    this.#lastReconcileAt = this.#now();
+    this.#state = { ...this.#state, lastReconcileAt: this.#now() };
     try {
       this.#restore(await readCheckpoint(this.#o.checkpointPath), 'checkpoint');
     } catch (error) {
@@ -110,7 +130,7 @@ export class IpamEngine {
       await this.#recover(error);
     }
     await this.pool.persist();
-    this.#ready = true;
+    this.#state = { ...this.#state, ready: true };
   }
 
   #restore(entries: ReadonlyArray<Omit<Lease, 'eniId' | 'deviceNumber' | 'cidr'>>, source: string): void {
@@ -149,28 +169,40 @@ export class IpamEngine {
     );
   }
 
-  /** CNI ADD: an address now, or the reason there is none (and the pod counts as waiting for the next step). */
-  async assign(owner: Owner, metadata: OwnerMetadata = {}): Promise<AssignResult> {
-    if (!this.#ready) return { ok: false, reason: { code: 'NOT_READY', phase: 'starting' } };
-    const lease = await this.pool.assign(owner, metadata, this.#now());
-    if (lease !== undefined) {
-      this.#waiting.delete(ownerKey(owner));
-      return { ok: true, lease };
+  /**
+   * CNI ADD: an address now, or the reason there is none (and the pod counts as waiting for the next step). With
+   * `waitMs`, a pool that can still grow is stepped until an address is free or the time is up.
+   */
+  async assign(owner: Owner, metadata: OwnerMetadata = {}, options: AssignOptions = {}): Promise<AssignResult> {
+    const deadline = this.#now() + (options.waitMs ?? 0);
+    let result = await this.#assignOnce(owner, metadata);
+    while (!result.ok && worthWaiting(result.reason) && this.#now() < deadline) {
+      await this.step();
+      result = await this.#assignOnce(owner, metadata);
+      if (result.ok || !worthWaiting(result.reason) || this.#now() >= deadline) break;
+      await this.#o.clock.sleep(Math.min(options.stepEveryMs ?? 1_000, deadline - this.#now()));
     }
-    this.#waiting.add(ownerKey(owner));
-    const snapshot = this.snapshot();
+    return result;
+  }
+
+  async #assignOnce(owner: Owner, metadata: OwnerMetadata): Promise<AssignResult> {
+    if (!this.#state.ready) return { ok: false, reason: { code: 'NOT_READY', phase: 'starting' } };
+    const key = ownerKey(owner);
+    const lease = await this.pool.assign(owner, metadata, this.#now());
+    this.#state = withWaiting(this.#state, key, lease === undefined);
+    if (lease !== undefined) return { ok: true, lease };
     return {
       ok: false,
-      reason: shortageReason(snapshot, this.#o.policy, {
+      reason: shortageReason(this.snapshot(), this.#o.policy, {
         nextFreeInMs: this.store.nextFreeInMs(this.#now()),
-        cloudFailure: this.#currentFailure(),
+        cloudFailure: currentFailure(this.#state, this.#now()),
       }),
     };
   }
 
   /** CNI DEL: idempotent; `ip` lets a DEL release an owner recovered without a checkpoint. */
   async release(owner: Owner, ip?: string): Promise<Lease | undefined> {
-    this.#waiting.delete(ownerKey(owner));
+    this.#state = withWaiting(this.#state, ownerKey(owner), false);
     const lease = await this.pool.release(owner, this.#now(), ip);
     if (lease !== undefined) this.#dropEmptyQuarantine(lease);
     return lease;
@@ -183,26 +215,28 @@ export class IpamEngine {
 
   snapshot(): PoolSnapshot {
     const now = this.#now();
-    return this.store.snapshot(now, {
-      pendingPods: this.#waiting.size,
-      msSinceLastDecrease: now - this.#lastDecreaseAt,
-      prefixFallback: now < this.#prefixFallbackUntil,
+    return this.store.snapshot(now, poolFacts(this.#state, now));
+  }
+
+  /** The engine's decision state (read-only), for diagnostics. */
+  get state(): EngineState {
+    return this.#state;
+  }
+
+  /**
+   * One loop iteration: refresh the EC2 view when due, then snapshot → decide → execute → fold. Returns the actions
+   * carried out (failed ones are in `events`). Concurrent calls share one iteration.
+   */
+  step(): Promise<Action[]> {
+    this.#stepping ??= this.#step().finally(() => {
+      this.#stepping = undefined;
     });
+    return this.#stepping;
   }
 
-  #currentFailure(): ShortageReason | undefined {
-    const [eniId, awaiting] = [...this.#awaitingImds.entries()][0] ?? [];
-    if (eniId !== undefined && awaiting !== undefined) {
-      return { code: 'IMDS_SYNC_PENDING', eniId, waitedMs: this.#now() - awaiting.sinceMs };
-    }
-    const f = this.#cloudFailure;
-    return f !== undefined && this.#now() - f.atMs < INSUFFICIENT_CAPACITY_PAUSE_MS ? f.reason : undefined;
-  }
-
-  /** One loop iteration; returns the actions it carried out (failed ones are in `events`). */
-  async step(): Promise<Action[]> {
+  async #step(): Promise<Action[]> {
     try {
-      if (this.#now() - this.#lastReconcileAt >= RECONCILE_INTERVAL_MS) await this.reconcileNow();
+      if (reconcileDue(this.#state, this.#now())) await this.reconcileNow();
       await this.#o.allocator.retryPendingDeletes();
       await this.#sweepWhenDue();
     } catch (error) {
@@ -210,19 +244,24 @@ export class IpamEngine {
       this.#event('action-failed', `reconcile: ${(error as Error).message}`);
     }
     await this.#landFromImds();
-    // No new growth while the last one is not visible in IMDS yet: the pool would only buy the same addresses twice.
-    const growthHeld = this.#now() < this.#growthPausedUntil || this.#awaitingImds.size > 0;
-    const actions = decide(this.snapshot(), this.#o.policy).filter(
-      (a) => !((a.kind === 'assign-ips' || a.kind === 'attach-eni') && growthHeld),
-    );
+    const now = this.#now();
+    const actions = decide(this.#state, this.store.snapshot(now, poolFacts(this.#state, now)), now, this.#o.policy);
     const done: Action[] = [];
     for (const action of actions) {
       try {
         await this.#execute(action);
-        this.#event('action', `${describe(action)} (${action.reason})`);
+        this.#state = afterAction(this.#state, action, this.#now());
+        this.#event('action', `${describeAction(action)} (${action.reason})`);
         done.push(action);
       } catch (error) {
-        this.#onFailure(action, classify(error, action.kind));
+        const subnet = this.#subnets?.list[0];
+        const retryInMs = this.#o.api.lastThrottle?.retryInMs;
+        const outcome = afterFailure(this.#state, action, classify(error, action.kind), this.#now(), {
+          ...(subnet !== undefined ? { subnet } : {}),
+          ...(retryInMs !== undefined ? { retryInMs } : {}),
+        });
+        this.#state = outcome.state;
+        for (const e of outcome.events) this.#event(e.kind, e.message);
         break;
       }
     }
@@ -232,10 +271,9 @@ export class IpamEngine {
   async #sweepWhenDue(): Promise<void> {
     if (!this.#o.leakSweep) return;
     const now = this.#now();
-    // The first sweep waits a full period too: a fleet restarting together does not sweep together.
-    this.#lastSweepAt ??= now;
-    if (now - this.#lastSweepAt < LEAK_SWEEP_INTERVAL_MS) return;
-    this.#lastSweepAt = now;
+    const { due, state } = sweepDue(this.#state, now);
+    this.#state = state;
+    if (!due) return;
     const deleted = await this.#o.allocator.sweepLeaked(now);
     if (deleted.length > 0) this.#event('note', `deleted leaked ENIs: ${deleted.join(', ')}`);
   }
@@ -257,6 +295,10 @@ export class IpamEngine {
       ec2_calls_mutating: counts.mutating,
       ec2_throttled_total: counts.throttled,
       ec2_failed_total: counts.failed,
+      ipam_events_total: this.events.total,
+      ipam_events_dropped: this.events.dropped,
+      ipam_action_failures_total: this.events.count('action-failed'),
+      ipam_event_listener_failures_total: this.events.listenerFailures,
     };
   }
 
@@ -272,7 +314,7 @@ export class IpamEngine {
     }));
     const changes = reconcile(held, observed, this.#inFlight);
     this.#applyReconcile(changes);
-    this.#lastReconcileAt = this.#now();
+    this.#state = { ...this.#state, lastReconcileAt: this.#now() };
     for (const c of changes) this.#event('reconcile', JSON.stringify(c));
     return changes;
   }
@@ -294,7 +336,7 @@ export class IpamEngine {
           break;
         case 'drop-eni':
           this.store.removeEni(change.eniId);
-          this.#attachments.delete(change.eniId);
+          this.#state = withHandle(this.#state, change.eniId, undefined);
           break;
       }
     }
@@ -324,29 +366,26 @@ export class IpamEngine {
       },
       this.#now(),
     );
-    this.#attachments.set(eni.id, eni.attachmentId);
-    this.#macs.set(eni.id, eni.mac);
+    this.#state = withHandle(this.#state, eni.id, { attachmentId: eni.attachmentId, mac: eni.mac });
     if (viaImds) this.#land(eni.id, observedCidrs(eni));
     else for (const c of observedCidrs(eni)) this.store.addCidr(eni.id, c.cidr, c.prefix);
   }
 
   /** Adds CIDRs EC2 just assigned, through the IMDS wait when an IMDS client is configured. */
-  #land(eniId: string, cidrs: ReadonlyArray<{ cidr: string; prefix: boolean }>): void {
+  #land(eniId: string, cidrs: readonly LandingCidr[]): void {
     if (this.#o.imds === undefined) {
       for (const c of cidrs) this.store.addCidr(eniId, c.cidr, c.prefix);
       return;
     }
-    const awaiting = this.#awaitingImds.get(eniId) ?? { cidrs: [], sinceMs: this.#now() };
-    awaiting.cidrs.push(...cidrs);
-    this.#awaitingImds.set(eniId, awaiting);
+    this.#state = awaitImds(this.#state, eniId, cidrs, this.#now());
   }
 
   /** One IMDS look per waiting ENI: adds what IMDS shows; past the bound, adds the rest anyway and says so. */
   async #landFromImds(): Promise<void> {
     const imds = this.#o.imds;
     if (imds === undefined) return;
-    for (const [eniId, awaiting] of [...this.#awaitingImds]) {
-      const base = `network/interfaces/macs/${this.#macs.get(eniId) ?? ''}`;
+    for (const eniId of [...this.#state.awaitingImds.keys()]) {
+      const base = `network/interfaces/macs/${this.#state.handles.get(eniId)?.mac ?? ''}`;
       let visible = new Set<string>();
       try {
         const [ips, prefixes] = await Promise.all([
@@ -360,14 +399,10 @@ export class IpamEngine {
       } catch (error) {
         this.#event('note', `IMDS read for ${eniId} failed: ${(error as Error).message}`);
       }
-      const expired = this.#now() - awaiting.sinceMs >= (this.#o.imdsMaxWaitMs ?? 30_000);
-      const landing = awaiting.cidrs.filter((c) => expired || visible.has(c.cidr));
-      for (const c of landing) this.store.addCidr(eniId, c.cidr, c.prefix);
-      awaiting.cidrs = awaiting.cidrs.filter((c) => !landing.includes(c));
-      if (expired && landing.length > 0 && !landing.every((c) => visible.has(c.cidr))) {
-        this.#event('note', `IMDS still lacks addresses of ${eniId}; using EC2's word for them`);
-      }
-      if (awaiting.cidrs.length === 0) this.#awaitingImds.delete(eniId);
+      const landed = landFromImds(this.#state, eniId, visible, this.#now(), this.#o.imdsMaxWaitMs ?? 30_000);
+      this.#state = landed.state;
+      for (const c of landed.landing) this.store.addCidr(eniId, c.cidr, c.prefix);
+      if (landed.unconfirmed) this.#event('note', `IMDS still lacks addresses of ${eniId}; using EC2's word for them`);
     }
   }
 
@@ -386,7 +421,7 @@ export class IpamEngine {
       case 'attach-eni': {
         const plan = allocator.prepareEni(action, {
           subnets: await this.#candidateSubnets(),
-          primaryGroups: this.#primaryGroups,
+          primaryGroups: this.#state.primaryGroups,
           usedDevices: this.store.eniIds().map((id) => this.store.eni(id)!.deviceNumber),
           nowIso: new Date(this.#now()).toISOString(),
         });
@@ -399,9 +434,8 @@ export class IpamEngine {
       case 'free-eni': {
         // Out of the datastore first, so no pod is handed an address on an ENI being detached.
         if (!this.store.removeEni(action.eni)) return;
-        await allocator.freeEni(action.eni, this.#attachments.get(action.eni) ?? '');
-        this.#attachments.delete(action.eni);
-        this.#lastDecreaseAt = this.#now();
+        await allocator.freeEni(action.eni, this.#state.handles.get(action.eni)?.attachmentId ?? '');
+        this.#state = withHandle(this.#state, action.eni, undefined);
         return;
       }
     }
@@ -419,7 +453,6 @@ export class IpamEngine {
     } finally {
       for (const c of removed) this.#inFlight.delete(c);
     }
-    this.#lastDecreaseAt = this.#now();
   }
 
   async #candidateSubnets(): Promise<SubnetInfo[]> {
@@ -428,46 +461,5 @@ export class IpamEngine {
       this.#subnets = { list: await this.#o.allocator.candidateSubnets(), atMs: now };
     }
     return this.#subnets.list;
-  }
-
-  #onFailure(action: Action, error: CloudError): void {
-    const now = this.#now();
-    this.#event('action-failed', `${describe(action)}: ${error.message}`);
-    if (error.kind === 'insufficient_cidr' && 'prefix' in action && action.prefix) {
-      this.#prefixFallbackUntil = now + INSUFFICIENT_CAPACITY_PAUSE_MS;
-      this.#event(
-        'prefix-fallback',
-        'no free /28 in the subnet (InsufficientCidrBlocks): growing with single addresses',
-      );
-      return;
-    }
-    if (error.kind === 'subnet_full' || error.kind === 'insufficient_cidr') {
-      this.#growthPausedUntil = now + INSUFFICIENT_CAPACITY_PAUSE_MS;
-      const subnetId = this.#subnets?.list[0]?.id ?? 'unknown';
-      const free = this.#subnets?.list[0]?.free ?? 0;
-      const prefix = error.kind === 'insufficient_cidr';
-      this.#cloudFailure = { reason: { code: 'SUBNET_EXHAUSTED', subnetId, free, prefix }, atMs: now };
-    } else if (error.kind === 'throttled') {
-      const retryInMs = this.#o.api.lastThrottle?.retryInMs ?? 0;
-      this.#cloudFailure = { reason: { code: 'EC2_THROTTLED', retryInMs }, atMs: now };
-    } else if (error.kind === 'eni_limit' || error.kind === 'ip_limit') {
-      // EC2 knows better than our view: re-read it on the next step.
-      this.#lastReconcileAt = Number.NEGATIVE_INFINITY;
-    } else {
-      this.#cloudFailure = { reason: { code: 'EC2_ERROR', errorCode: error.code, message: error.message }, atMs: now };
-    }
-  }
-}
-
-function describe(action: Action): string {
-  switch (action.kind) {
-    case 'assign-ips':
-      return `assign ${action.count} ${action.prefix ? 'prefixes' : 'addresses'} to ${action.eni}`;
-    case 'attach-eni':
-      return `attach an ENI with ${action.count} ${action.prefix ? 'prefixes' : 'addresses'}`;
-    case 'release-ips':
-      return `release ${action.cidrs.join(', ')} from ${action.eni}`;
-    case 'free-eni':
-      return `free ${action.eni}`;
   }
 }

@@ -234,7 +234,10 @@ export function outcome(node: SimNode, instanceType: string, pods: number, unpla
     unplaced,
     notes: [
       ...node.notes,
-      ...node.engine.events.filter((e) => e.kind === 'prefix-fallback' || e.kind === 'note').map((e) => e.message),
+      ...node.engine.events
+        .recent()
+        .filter((e) => e.kind === 'prefix-fallback' || e.kind === 'note')
+        .map((e) => e.message),
     ],
   };
 }

@@ -255,7 +255,9 @@ test('a corrupt checkpoint is refused, kept aside, and owners are recovered from
     [...held].sort(),
   );
   t.true(second.engine.store.leases().every((l) => l.owner.networkName === RECOVERED_NETWORK));
-  t.true(second.engine.events.some((e) => e.kind === 'checkpoint-refused' && /not valid JSON/.test(e.message)));
+  t.true(
+    second.engine.events.recent().some((e) => e.kind === 'checkpoint-refused' && /not valid JSON/.test(e.message)),
+  );
   t.true(
     (await readdir(dir)).some((f) => f.startsWith('ipam.json.refused-')),
     'the bad file is kept',
@@ -302,7 +304,7 @@ test('addresses IMDS does not show yet are held back as IMDS_SYNC_PENDING, then 
   t.false(first.ok);
   t.like(first.ok ? {} : first.reason, { code: 'IMDS_SYNC_PENDING' });
   t.is(await addPod(node, 1), undefined, 'placed once the IMDS wait is over');
-  t.true(node.engine.events.some((e) => /IMDS still lacks addresses/.test(e.message)));
+  t.true(node.engine.events.recent().some((e) => /IMDS still lacks addresses/.test(e.message)));
   assertConsistent(t, node);
 });
 
@@ -315,7 +317,7 @@ test('prefix delegation falls back to single addresses on InsufficientCidrBlocks
   node.sims.faults.failNth('AssignPrivateIpAddresses', 1, { code: 'InsufficientCidrBlocks', status: 400 });
   await settle(node);
   t.is(await addPod(node, 1), undefined);
-  t.true(node.engine.events.some((e) => e.kind === 'prefix-fallback'));
+  t.true(node.engine.events.recent().some((e) => e.kind === 'prefix-fallback'));
   const cidrs = node.engine.snapshot().enis.flatMap((e) => e.cidrs);
   t.true(cidrs.length > 0 && cidrs.every((c) => !c.prefix), 'grew with /32s while /28s were unavailable');
   assertConsistent(t, node);
