@@ -1,5 +1,8 @@
+import { enableCompileCache } from 'node:module';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import packageJson from '../../package.json' with { type: 'json' };
+import { defaultCacheDir } from '../config/cache-dir.ts';
 import { type Io, UsageError } from './command.ts';
 import { commands } from './commands/index.ts';
 
@@ -78,6 +81,9 @@ function onStreamError(error: NodeJS.ErrnoException): void {
 
 /** The process entry (bin/vpc-cni.js calls it from the bundle): `main` on the real streams and exit code. */
 export async function runAsProcess(argv: readonly string[]): Promise<void> {
+  // Compiling a command's chunks (zod, yaml, the SDKs) is most of a start; V8 keeps the compiled code on disk and
+  // checks it against the source before use.
+  enableCompileCache(join(defaultCacheDir(), 'compile'));
   process.stdout.on('error', onStreamError);
   process.stderr.on('error', onStreamError);
   process.exitCode = await main(argv);

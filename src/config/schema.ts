@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { type Catalog, parseCatalog } from '../compiler/settings/catalog.ts';
 import { packageFile } from '../data/files.ts';
+import { defaultCacheDir } from './cache-dir.ts';
 
 export const schemaDir = packageFile('schema');
 export const configSchemaFile = join(schemaDir, 'config.cue');
@@ -38,12 +39,6 @@ export class SchemaError extends Error {
 }
 
 const exportFlags = { '--out': 'json', '-e': 'settings' };
-
-/** `$VPC_CNI_CACHE_DIR`, else `$XDG_CACHE_HOME/vpc-cni`, else `~/.cache/vpc-cni`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.VPC_CNI_CACHE_DIR) return env.VPC_CNI_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vpc-cni');
-}
 
 let cueVersion: Promise<string> | undefined;
 
