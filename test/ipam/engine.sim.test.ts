@@ -11,8 +11,8 @@ import { readCheckpoint } from '../../src/ipam/checkpoint.ts';
 import { realClock } from '../../src/ipam/cloud/rate.ts';
 import { RECOVERED_NETWORK } from '../../src/ipam/datastore.ts';
 import { addPod, cycle, podOwner, type SimNode, settle, startNode } from '../../src/ipam/simulate.ts';
-import { EC2_BUCKETS, type InjectedError, RESOURCES } from '../../src/sim/index.ts';
 import { ipv4CidrAddresses } from '../../src/lib/address.ts';
+import { EC2_BUCKETS, type InjectedError, RESOURCES } from '../../src/sim/index.ts';
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-ipam-'));
@@ -427,4 +427,53 @@ test('the engine runs the leaked-ENI sweep hourly', async (t) => {
   await cycle(node);
   t.false(node.sims.model.enis.has(leaked.id));
   assertConsistent(t, node);
+});
+
+test('a checkpoint of {"allocations":[null]} is refused, set aside, and the engine recovers from kernel routes', async (t) => {
+  const dir = await tempDir(t);
+  const checkpointPath = join(dir, 'ipam.json');
+  await writeFile(checkpointPath, '{"version":"vpc-cni-ipam/1","allocations":[null]}');
+  const node = await startNode({
+    instanceType: 'm5.large',
+    config: testConfig({ WARM_IP_TARGET: '2' }),
+    checkpointPath,
+    podRoutes: async () => [],
+  });
+  t.teardown(() => node.close());
+  t.true(
+    node.engine.events.recent().some((e) => e.kind === 'checkpoint-refused' && /allocations\[0\]/.test(e.message)),
+  );
+  t.true((await readdir(dir)).some((f) => f.startsWith('ipam.json.refused-')));
+  t.deepEqual(await readCheckpoint(checkpointPath), []);
+});
+
+test('50 concurrent ADDs on an empty pool wait while ENIs attach, and no address is handed out twice', async (t) => {
+  const node = await startNode({ instanceType: 'm5.xlarge', config: testConfig({ WARM_IP_TARGET: '1' }) });
+  t.teardown(() => node.close());
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, n) =>
+      node.engine.assign(podOwner(n), { k8sPodName: `pod-${n}` }, { waitMs: 600_000, stepEveryMs: 5_000 }),
+    ),
+  );
+  const failed = results.flatMap((r) => (r.ok ? [] : [r.reason.code]));
+  t.deepEqual(failed, []);
+  const ips = results.flatMap((r) => (r.ok ? [r.lease.ip] : []));
+  t.is(new Set(ips).size, 50, 'fifty distinct addresses');
+  t.is(node.engine.store.leases().length, 50);
+  assertConsistent(t, node);
+});
+
+test('an ADD with a wait still answers at once when the node is full (ENI_LIMIT)', async (t) => {
+  const node = await startNode({ instanceType: 't3.nano', config: testConfig({ WARM_IP_TARGET: '1' }) });
+  t.teardown(() => node.close());
+  let n = 0;
+  for (;;) {
+    const r = await node.engine.assign(podOwner(n++), {}, { waitMs: 600_000, stepEveryMs: 5_000 });
+    if (!r.ok) {
+      t.is(r.reason.code, 'ENI_LIMIT');
+      break;
+    }
+    t.true(n < 100, 'the node fills up');
+  }
+  t.is(node.engine.store.leases().length, n - 1);
 });
