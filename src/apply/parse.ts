@@ -190,7 +190,9 @@ export function splitIptablesArgs(line: string): string[] {
       inToken = true;
     }
   }
-  if (quoted) throw new Error(`unbalanced quote in iptables rule: ${line}`);
+  // iptables-save prints some strings bare whatever they hold (`-i x"y`): such a line is kept token by token, as
+  // printed, so it stays someone else's opaque rule rather than stopping every read.
+  if (quoted) return line.split(' ').filter((a) => a !== '');
   if (inToken) args.push(current);
   return args;
 }
@@ -258,7 +260,8 @@ export function parseNftRuleset(text: string, wanted: readonly string[]): NftTab
       while (i < lines.length) {
         const line = lines[i]!;
         i++;
-        depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
+        const code = line.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+        depth += (code.match(/\{/g)?.length ?? 0) - (code.match(/\}/g)?.length ?? 0);
         if (depth === 0) break;
         if (line !== '') body.push(line);
       }

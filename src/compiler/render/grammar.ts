@@ -110,12 +110,13 @@ export function isIptablesChain(name: string): boolean {
 }
 
 /**
- * One token of an iptables rule: any printable text (comments may hold spaces and quotes, which the renderer quotes
- * as iptables-save does), but never a control character: a newline would start a new `iptables-restore` line.
+ * One token of an iptables rule: any text that stays on its line (comments may hold spaces, quotes and whatever
+ * iptables-save prints raw, which the renderer quotes as iptables-save does), but never a line break or NUL: a
+ * newline would start a new `iptables-restore` line.
  */
 export function isIptablesToken(token: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  return typeof token === 'string' && token.length <= 256 && !/[\u0000-\u001f\u007f]/.test(token);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: line breaks and NUL are what is refused
+  return typeof token === 'string' && token.length <= 256 && !/[\n\r\u0000]/.test(token);
 }
 
 /** nft table and chain identifiers. */
