@@ -106,8 +106,9 @@ test('a request the subnet cannot fill takes nothing: InsufficientFreeAddressesI
 test('throttling answers RequestLimitExceeded (503) per action class and refills over time', async (t) => {
   const sims = await startSimulators({
     throttle: {
-      'non-mutating': { burst: 3, refillPerSecond: 4 },
-      unfiltered: { burst: 3, refillPerSecond: 4 },
+      // Slow refill: the four describes below must finish well inside one token's refill even on a loaded machine.
+      'non-mutating': { burst: 3, refillPerSecond: 1 },
+      unfiltered: { burst: 3, refillPerSecond: 1 },
       mutating: { burst: 2, refillPerSecond: 0.001 },
     },
   });
@@ -130,7 +131,7 @@ test('throttling answers RequestLimitExceeded (503) per action class and refills
       ['CreateNetworkInterface', 503],
     ],
   );
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   t.is(await errorCode(describe()), 'no error', 'the describe bucket refilled');
   t.is(sims.model.enis.size, 3, 'the throttled create created nothing');
 });

@@ -55,7 +55,7 @@ test('IMDS refuses requests without a valid token and answers 404 for absent key
 });
 
 test('IMDS follows EC2 after the propagation delay: new ENI, addresses and prefixes', async (t) => {
-  const sims = await startSimulators({ profileOverrides: { imdsPropagationMs: 150 } });
+  const sims = await startSimulators({ profileOverrides: { imdsPropagationMs: 1500 } });
   t.teardown(() => sims.close());
   const ec2 = ec2Client(sims);
   const get = await imds(sims.imdsUrl);
@@ -76,7 +76,7 @@ test('IMDS follows EC2 after the propagation delay: new ENI, addresses and prefi
   );
   const macs = '/latest/meta-data/network/interfaces/macs/';
   t.is((await get(macs)).text.split('\n').length, 1, 'IMDS still shows the old state');
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  await new Promise((resolve) => setTimeout(resolve, 1700));
   t.is((await get(macs)).text.split('\n').length, 2);
   const base = `${macs}${eni.MacAddress}`;
   t.is((await get(`${base}/device-number`)).text, '1');
