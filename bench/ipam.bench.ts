@@ -3,7 +3,7 @@
 // reference-compatible policy and the surge policy (pending-pod aware, batched) side by side: EC2 calls per pod, idle
 // address-seconds, and p50/p99 wait for an address.
 import { testConfig } from '../src/compiler/settings/index.ts';
-import { podOwner, type SimNode, settle, startNode } from '../src/ipam/simulate.ts';
+import { podOwner, type SimNode, settle, startNode } from '../src/harness/simulate.ts';
 
 /** Mid-points of what AWS answers under no load (the simulator's `realistic` profile ranges). */
 const LATENCY_MS: Record<string, number> = {

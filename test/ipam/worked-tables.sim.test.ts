@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { testConfig } from '../../src/compiler/settings/index.ts';
-import { addPod, outcome, settle, startNode } from '../../src/ipam/simulate.ts';
+import { addPod, outcome, settle, startNode } from '../../src/harness/simulate.ts';
 
 interface Row {
   readonly instanceType: string;

@@ -1,23 +1,9 @@
 import { instanceTypeLimits } from '../../data/instance-limits.ts';
 import { maxPodsFor, prefixDelegationSupported } from '../../ipam/policy/limits.ts';
+import { maxPodsCap, vcpusFromSize } from '../../ipam/policy/max-pods.ts';
 import { type Command, outputFormat, outputOption, UsageError } from '../command.ts';
 
-/** The Amazon EKS calculator's cap on a computed max-pods: 110 up to 30 vCPUs, 250 above. */
-export function maxPodsCap(vcpus: number): number {
-  return vcpus > 30 ? 250 : 110;
-}
-
-/**
- * vCPUs implied by an instance size name (`large` = 2, `xlarge` = 4, `Nxlarge` = 4·N); undefined where the name does
- * not tell (metal). Used only when --cpus is not given, and said so.
- */
-export function vcpusFromSize(instanceType: string): number | undefined {
-  const size = instanceType.split('.')[1] ?? '';
-  if (['nano', 'micro', 'small', 'medium', 'large'].includes(size)) return 2;
-  if (size === 'xlarge') return 4;
-  const multiple = /^(\d+)xlarge$/.exec(size);
-  return multiple ? 4 * Number(multiple[1]) : undefined;
-}
+export { maxPodsCap, vcpusFromSize };
 
 function positiveInt(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;

@@ -1,6 +1,6 @@
 import { formatIssue } from '../../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
-import { simulate as runSimulation, type SimulationOutcome } from '../../ipam/simulate.ts';
+import { simulate as runSimulation, type SimulationOutcome } from '../../harness/simulate.ts';
 import { type Command, outputFormat, outputOption, UsageError } from '../command.ts';
 
 function envPairs(values: unknown): Record<string, string> {
@@ -26,7 +26,7 @@ function table(o: SimulationOutcome): string {
       `  ${String(e.deviceNumber).padEnd(6)} ${e.id.padEnd(24)} ${String(e.ips).padStart(4)} ${String(e.prefixes).padStart(8)} ${String(e.pods).padStart(5)}`,
   );
   return [
-    `${o.instanceType}: ${o.podsPlaced}/${o.pods} pods placed (max-pods ${o.maxPods})`,
+    `${o.instanceType}: ${o.podsPlaced}/${o.pods} pods placed (max-pods ${o.maxPods}; address capacity ${o.podCapacity} pods)`,
     `  ${'device'.padEnd(6)} ${'eni'.padEnd(24)} ${'ips'.padStart(4)} ${'prefixes'.padStart(8)} ${'pods'.padStart(5)}`,
     ...rows,
     `idle addresses: ${o.idleAddresses}`,
@@ -53,7 +53,7 @@ Flags:
   --pods N              pods to add
 ${configOptionsHelp}
   -e, --env KEY=VALUE   a setting, as in the DaemonSet env (repeatable; overrides the other sources)
-  --max-pods N          the node's max-pods (default: the calculator's ceiling for TYPE and the settings)
+  --max-pods N          the node's max-pods (default: what \`vpc-cni max-pods\` prints for TYPE and the settings)
   --policy NAME         reference (default: ipamd's decisions) or surge (also counts waiting pods)
   -o, --output FORMAT text (default) or json:
                         {enis: [{deviceNumber, ips, prefixes, pods}], ec2Calls: {total, mutating}, idleAddresses, ...}

@@ -9,16 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../compiler/settings/index.ts';
 import { instanceTypeLimits } from '../data/instance-limits.ts';
+import { Ec2Api } from '../ipam/cloud/client.ts';
+import { Ec2Allocator } from '../ipam/cloud/ec2.ts';
+import { ImdsClient } from '../ipam/cloud/imds.ts';
+import type { Clock } from '../ipam/cloud/rate.ts';
+import type { Owner } from '../ipam/datastore.ts';
+import { type EngineOptions, IpamEngine } from '../ipam/engine.ts';
+import { type InstanceLimits, REFERENCE_TIMINGS, warmPoolPolicy } from '../ipam/policy/limits.ts';
+import { type NodeMaxPods, nodeMaxPods } from '../ipam/policy/max-pods.ts';
+import type { WarmPoolPolicy } from '../ipam/policy/types.ts';
+import { formatReason, type ShortageReason } from '../ipam/reasons.ts';
 import { type SimulatorOptions, type Simulators, startSimulators } from '../sim/index.ts';
-import { Ec2Api } from './cloud/client.ts';
-import { Ec2Allocator } from './cloud/ec2.ts';
-import { ImdsClient } from './cloud/imds.ts';
-import type { Clock } from './cloud/rate.ts';
-import type { Owner } from './datastore.ts';
-import { type EngineOptions, IpamEngine } from './engine.ts';
-import { type InstanceLimits, maxPodsFor, REFERENCE_TIMINGS, warmPoolPolicy } from './policy/limits.ts';
-import type { WarmPoolPolicy } from './policy/types.ts';
-import { formatReason, type ShortageReason } from './reasons.ts';
 
 /** ipamd's pool loop period. */
 export const LOOP_MS = 5_000;
@@ -44,7 +45,7 @@ export interface NodeOptions {
   readonly instanceType: string;
   readonly config: Config;
   readonly mode?: WarmPoolPolicy['mode'];
-  /** Default: the reference calculator's ceiling for the instance (`maxPodsFor`). */
+  /** Default: what `vpc-cni max-pods` prints for the instance and settings (`nodeMaxPods`). */
   readonly maxPods?: number;
   readonly sim?: Omit<SimulatorOptions, 'instanceType'>;
   /** Reuse running simulators (restart tests); default: start new ones, closed by `close()`. */
@@ -67,6 +68,8 @@ export interface SimNode {
   readonly allocator: Ec2Allocator;
   readonly clock: VirtualClock;
   readonly policy: WarmPoolPolicy;
+  /** The computed max-pods (capacity and cap), whatever `maxPods` was passed. */
+  readonly computedMaxPods: NodeMaxPods;
   readonly notes: readonly string[];
   close(): Promise<void>;
 }
@@ -82,8 +85,9 @@ export function limitsOf(instanceType: string): InstanceLimits {
 export async function startNode(options: NodeOptions): Promise<SimNode> {
   const limits = limitsOf(options.instanceType);
   const config = options.config;
+  const computed = nodeMaxPods(options.instanceType, limits, config);
   const { policy, notes } = warmPoolPolicy(config, limits, {
-    maxPods: options.maxPods ?? maxPodsFor(limits, config),
+    maxPods: options.maxPods ?? computed.maxPods,
     mode: options.mode ?? 'reference',
     ...REFERENCE_TIMINGS,
   });
@@ -102,7 +106,7 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
   });
   // client-node costs ~0.5 s to import: only custom networking pays for it.
   const eniConfig = config.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG
-    ? await (await import('./cloud/eniconfig.ts')).readEniConfigWith(sims.kubeconfigPath, sims.nodeName, {
+    ? await (await import('../ipam/cloud/eniconfig.ts')).readEniConfigWith(sims.kubeconfigPath, sims.nodeName, {
         label: config.ENI_CONFIG_LABEL_DEF,
         annotation: config.ENI_CONFIG_ANNOTATION_DEF,
       })
@@ -137,6 +141,7 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
     allocator,
     clock,
     policy,
+    computedMaxPods: computed,
     notes,
     async close() {
       api.close();
@@ -196,7 +201,10 @@ export interface SimulationOutcome {
   readonly instanceType: string;
   readonly pods: number;
   readonly podsPlaced: number;
+  /** The max-pods the pool was held to (the same as `vpc-cni max-pods` unless --max-pods was given). */
   readonly maxPods: number;
+  /** Pods the node's addresses could hold, before the EKS calculator's cap. */
+  readonly podCapacity: number;
   readonly enis: readonly EniOutcome[];
   /** Addresses held but not assigned (secondary /32s plus prefix addresses). */
   readonly idleAddresses: number;
@@ -228,6 +236,7 @@ export function outcome(node: SimNode, instanceType: string, pods: number, unpla
     pods,
     podsPlaced: leases.length,
     maxPods: node.policy.maxPods,
+    podCapacity: node.computedMaxPods.capacity,
     enis,
     idleAddresses: held - leases.length,
     ec2Calls: { total: node.api.counts.total, mutating: node.api.counts.mutating, byAction: node.api.counts.byAction },
