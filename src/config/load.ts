@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import {
   type Catalog,
@@ -23,9 +23,26 @@ export interface ConfigSources {
 
 export type LoadedConfig = ParseResult & { readonly catalog: Catalog };
 
+/** An env file or ConfigMap is a few KiB; anything past this is not one (or is /dev/zero), so reading stops there. */
+export const MAX_SOURCE_BYTES = 1024 * 1024;
+
 async function readSource(path: string, what: string): Promise<{ text?: string; problem?: SourceProblem }> {
   try {
-    return { text: await readFile(path, 'utf8') };
+    const file = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const { bytesRead } = await file.read(buffer, length, buffer.length - length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      if (length > MAX_SOURCE_BYTES)
+        return { problem: { where: path, message: `cannot read ${what}: larger than ${MAX_SOURCE_BYTES} bytes` } };
+      return { text: buffer.subarray(0, length).toString('utf8') };
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     return { problem: { where: path, message: `cannot read ${what}: ${(error as Error).message}` } };
   }

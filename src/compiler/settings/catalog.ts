@@ -37,7 +37,7 @@ export const SettingSchema = z.discriminatedUnion('kind', [
     nonEmpty: z.boolean(),
     maxLength: z.number().int(),
     forbidden: z.array(z.string()),
-    format: z.enum(['text', 'path', 'url', 'hostport', 'log-destination']),
+    format: z.enum(['text', 'path', 'url', 'hostport', 'log-destination', 'ifname-prefix']),
   }),
   z.object({ ...base, kind: z.literal('cidrs'), default: z.array(z.string()) }),
   z.object({

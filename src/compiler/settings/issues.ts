@@ -25,8 +25,17 @@ export interface ConfigIssue {
   readonly suggestion?: string;
 }
 
+/** Longest echo of an operator's value in a message: a 2 MB value is named by its start and length, never whole. */
+export const MAX_ECHO = 40;
+
+/** `value`, or its first MAX_ECHO characters and its length. */
+export function bounded(value: string): string {
+  return value.length <= MAX_ECHO ? value : `${value.slice(0, MAX_ECHO)}… (${value.length} chars)`;
+}
+
 function quote(value: string): string {
-  return value === '' || /[\s"'=]/.test(value) ? JSON.stringify(value) : value;
+  const shown = bounded(value);
+  return shown === '' || /[\s"'=]/.test(shown) ? JSON.stringify(shown) : shown;
 }
 
 /** `error: AWS_VPC_ENI_MTU=99999 (environment): out of range; allowed: an integer in 576–9001` */

@@ -1,5 +1,5 @@
 import type { Catalog, Setting } from './catalog.ts';
-import type { ConfigIssue } from './issues.ts';
+import { bounded, type ConfigIssue } from './issues.ts';
 import { crossFieldIssues } from './rules.ts';
 import { type Layer, mergeLayers, type RawValue, type Source, type SourceProblem } from './sources.ts';
 import { looksLikeOurs, suggestKey } from './suggest.ts';
@@ -30,6 +30,43 @@ export type ParseResult =
 /** Settings whose default is another setting's value when they are not set themselves. */
 const DERIVED_DEFAULTS: Readonly<Record<string, string>> = { POD_MTU: 'AWS_VPC_ENI_MTU' };
 
+/**
+ * Variables of the stock aws-node DaemonSet that are not settings (the image version, the downward-API names, the
+ * VPC id some installers add): copying that env verbatim must not draw warnings the operator cannot act on.
+ */
+const STOCK_ONLY: ReadonlySet<string> = new Set(['VPC_CNI_VERSION', 'VPC_ID', 'MY_NODE_NAME', 'MY_POD_NAME']);
+
+/** A key given twice in one env file: the last wins (as in a shell or a DaemonSet `env:` list), said out loud. */
+function duplicateIssues(layers: readonly Layer[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const layer of layers) {
+    const seen = new Map<string, RawValue>();
+    for (const raw of layer.values) {
+      const first = seen.get(raw.key);
+      seen.set(raw.key, raw);
+      if (first === undefined || first.source.kind !== 'env-file' || raw.source.kind !== 'env-file') continue;
+      issues.push({
+        severity: 'warning',
+        code: 'ignored',
+        key: raw.key,
+        value: first.value,
+        source: first.source,
+        reason: `set again at line ${raw.source.line}; the later value wins, as in a shell or a DaemonSet env list`,
+      });
+    }
+  }
+  return issues;
+}
+
+const SOURCE_ORDER: readonly Source['kind'][] = ['configmap', 'env-file', 'env', 'derived', 'default'];
+
+/** Issues in the order an operator reads the inputs: by source, then file line; issues without a source first. */
+function inReadingOrder(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const rank = (i: ConfigIssue) => (i.source === undefined ? -1 : SOURCE_ORDER.indexOf(i.source.kind));
+  const line = (i: ConfigIssue) => (i.source?.kind === 'env-file' ? i.source.line : 0);
+  return [...issues].sort((a, b) => rank(a) - rank(b) || line(a) - line(b));
+}
+
 const KIND_REASON: Readonly<Record<Setting['kind'], string>> = {
   bool: 'not a boolean',
   int: 'not an integer',
@@ -58,7 +95,7 @@ function parseOne(raw: RawValue, setting: Setting): { value?: unknown; issues: C
           ...base,
           severity: 'warning',
           code: 'deprecated',
-          reason: `deprecated no-op since ${setting.since}: ${setting.doc}`,
+          reason: `deprecated no-op since ${setting.since}: ${setting.doc.replace(/^Deprecated no-op:\s*/i, '')}`,
         },
       ],
     };
@@ -77,7 +114,7 @@ function parseOne(raw: RawValue, setting: Setting): { value?: unknown; issues: C
       ...base,
       severity: 'warning',
       code: 'dropped',
-      reason: `tag key "${k}" is reserved (contains ${setting.reservedKeySubstring}) and is dropped`,
+      reason: `tag key ${JSON.stringify(bounded(k))} is reserved (contains ${setting.reservedKeySubstring}) and is dropped`,
     }));
     return { value: kept, issues };
   }
@@ -100,11 +137,12 @@ export function parseConfig(
     key: p.where,
     reason: p.message,
   }));
-  const warnings: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = duplicateIssues(layers);
   const known = Object.keys(catalog);
 
   for (const raw of merged.values()) {
-    if (catalog[raw.key] !== undefined) continue;
+    if (Object.hasOwn(catalog, raw.key)) continue;
+    if (STOCK_ONLY.has(raw.key)) continue;
     // The process environment holds PATH, HOME, the SDK's AWS_* ...: only names shaped like ours are suspicious there.
     if (raw.source.kind === 'env' && !looksLikeOurs(raw.key)) continue;
     const suggestion = suggestKey(raw.key, known);
@@ -147,15 +185,19 @@ export function parseConfig(
     values[key] = value === undefined ? defaultOf(key, setting, values) : { value, source: raw.source, raw: raw.value };
   }
 
-  if (errors.length > 0) return { ok: false, errors, warnings, values };
-
   const config = Object.fromEntries(
     Object.entries(values)
       .filter(([key]) => catalog[key]!.kind !== 'noop')
       .map(([key, v]) => [key, v.value]),
   ) as Config;
   const sources = Object.fromEntries(Object.entries(values).map(([key, v]) => [key, v.source]));
-  for (const i of crossFieldIssues(config, sources)) (i.severity === 'error' ? errors : warnings).push(i);
-  if (errors.length > 0) return { ok: false, errors, warnings, values };
-  return { ok: true, config: Object.freeze(config), values, warnings };
+  // Cross-setting rules run in the same pass (every problem in one run); a setting whose own value is invalid is
+  // judged at its default here, so its rule findings would be noise and are left out.
+  const invalid = new Set(errors.map((i) => i.key));
+  for (const i of crossFieldIssues(config, sources)) {
+    if (!invalid.has(i.key)) (i.severity === 'error' ? errors : warnings).push(i);
+  }
+  const sorted = { errors: inReadingOrder(errors), warnings: inReadingOrder(warnings) };
+  if (errors.length > 0) return { ok: false, ...sorted, values };
+  return { ok: true, config: Object.freeze(config), values, warnings: sorted.warnings };
 }

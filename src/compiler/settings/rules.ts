@@ -103,7 +103,8 @@ export function crossFieldIssues(config: Config, sources: Sources): ConfigIssue[
       'set without WARM_IP_TARGET: no free addresses are kept beyond the minimum, so once it is used up every new pod waits for an EC2 call',
     );
   }
-  if (explicit(sources, 'WARM_PREFIX_TARGET') && !config.ENABLE_PREFIX_DELEGATION) {
+  // The stock aws-node DaemonSet sets WARM_PREFIX_TARGET=1 with prefix delegation off: not worth a warning.
+  if (explicit(sources, 'WARM_PREFIX_TARGET') && !config.ENABLE_PREFIX_DELEGATION && config.WARM_PREFIX_TARGET !== 1) {
     add('WARM_PREFIX_TARGET', 'warning', 'ignored', 'ignored without ENABLE_PREFIX_DELEGATION=true');
   }
   if (config.AWS_VPC_K8S_CNI_EXTERNALSNAT && config.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS.length > 0) {

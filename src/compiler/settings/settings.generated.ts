@@ -115,7 +115,7 @@ export const settings = {
       "lo",
       "vlan"
     ],
-    "format": "text"
+    "format": "ifname-prefix"
   },
   "DISABLE_TCP_EARLY_DEMUX": {
     "doc": "Set net.ipv4.tcp_early_demux to 0 (needed for security groups for pods with kubelet TCP probes); false sets it to 1.",

@@ -1,3 +1,5 @@
+import { bounded } from './issues.ts';
+
 /**
  * Where a configuration value comes from. Precedence, lowest to highest:
  *   schema default < ConfigMap `amazon-vpc-cni` data < `--env-file` < process environment.
@@ -60,7 +62,10 @@ export function parseEnvFile(text: string, file: string): { layer: Layer; proble
     const eq = body.indexOf('=');
     const key = eq > 0 ? body.slice(0, eq).trim() : '';
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
-      problems.push({ where: `${file}:${index + 1}`, message: `expected KEY=VALUE, got "${raw}"` });
+      problems.push({
+        where: `${file}:${index + 1}`,
+        message: `expected KEY=VALUE, got ${JSON.stringify(bounded(raw))}`,
+      });
       return;
     }
     let value = body.slice(eq + 1).trim();
