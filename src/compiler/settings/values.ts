@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { isIpv6Cidr, normaliseIpv4Cidr } from '../../lib/address.ts';
 import type { Setting } from './catalog.ts';
@@ -70,15 +69,6 @@ export function allowedText(setting: Setting): string {
       return `a JSON object of at most ${EC2_TAGS.maxTags} string values, keys ≤ ${EC2_TAGS.maxKey} and values ≤ ${EC2_TAGS.maxValue} characters, no aws: keys, e.g. {"team":"net"}`;
     case 'noop':
       return 'nothing (deprecated no-op)';
-  }
-}
-
-function isIpv6Cidr(text: string): boolean {
-  try {
-    ipaddr.IPv6.parseCIDR(text);
-    return true;
-  } catch {
-    return false;
   }
 }
 
