@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { testConfig } from '../../src/compiler/settings/index.ts';
+import { addPod, cycle, podOwner, type SimNode, settle, startNode } from '../../src/harness/simulate.ts';
 import { readCheckpoint } from '../../src/ipam/checkpoint.ts';
 import { realClock } from '../../src/ipam/cloud/rate.ts';
 import { RECOVERED_NETWORK } from '../../src/ipam/datastore.ts';
-import { addPod, cycle, podOwner, type SimNode, settle, startNode } from '../../src/harness/simulate.ts';
 import { ipv4CidrAddresses } from '../../src/lib/address.ts';
 import { EC2_BUCKETS, type InjectedError, RESOURCES } from '../../src/sim/index.ts';
 
