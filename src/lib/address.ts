@@ -15,8 +15,9 @@ export function isIpv4(text: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(text);
 }
 
+/** An IPv6 address without a zone (`%eth0`): only hex digits, colons and an embedded dotted quad. */
 export function isIpv6(text: string): boolean {
-  return !text.includes('%') && ipaddr.IPv6.isValid(text);
+  return /^[0-9A-Fa-f:.]+$/.test(text) && ipaddr.IPv6.isValid(text);
 }
 
 /** `10.0.1.5` → 167772421; undefined when not a strict dotted-quad IPv4 address. */

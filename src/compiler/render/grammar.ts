@@ -4,7 +4,7 @@
  * a tampered input, and no quoting makes `ip -batch`, `iptables-restore` or `nft -f` safe from a newline or a `;`.
  * The saved-plan schema (src/apply/saved.ts) uses the same predicates, so a file is refused before anything runs.
  */
-import ipaddr from 'ipaddr.js';
+import { isIpv4, isIpv6 } from '../../lib/address.ts';
 
 export class RenderError extends Error {
   override readonly name = 'RenderError';
@@ -35,12 +35,12 @@ export function isInterfaceName(name: string): boolean {
 }
 
 export function isIpv4Address(text: string): boolean {
-  return typeof text === 'string' && ipaddr.IPv4.isValidFourPartDecimal(text);
+  return typeof text === 'string' && isIpv4(text);
 }
 
 /** An IPv6 address without a zone (`%eth0`), in any of its textual forms. */
 export function isIpv6Address(text: string): boolean {
-  return typeof text === 'string' && !text.includes('%') && /^[0-9A-Fa-f:.]+$/.test(text) && ipaddr.IPv6.isValid(text);
+  return typeof text === 'string' && isIpv6(text);
 }
 
 export function isIpAddress(text: string): boolean {
