@@ -26,7 +26,3 @@ function limitsTable(): ReadonlyMap<string, InstanceTypeLimits> {
 export function instanceTypeLimits(instanceType: string): InstanceTypeLimits | undefined {
   return limitsTable().get(instanceType);
 }
-
-export function knownInstanceTypes(): readonly string[] {
-  return [...limitsTable().keys()];
-}

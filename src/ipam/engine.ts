@@ -32,10 +32,10 @@ import {
   withWaiting,
   worthWaiting,
 } from './policy/loop.ts';
+import type { ShortageReason } from './policy/reasons.ts';
 import { shortageReason } from './policy/shortage.ts';
 import type { Action, PoolSnapshot, WarmPoolPolicy } from './policy/types.ts';
 import { AddressPool } from './pool.ts';
-import type { ShortageReason } from './reasons.ts';
 import { type HeldEni, observedCidrs, type ReconcileChange, reconcile } from './reconcile.ts';
 
 export type { EngineEvent } from './events.ts';

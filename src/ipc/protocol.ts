@@ -76,7 +76,7 @@ export const Assignment = z.strictObject({
 });
 export type Assignment = z.infer<typeof Assignment>;
 
-/** The IPAM shortage reasons of src/ipam/reasons.ts, as data on the wire. */
+/** The IPAM shortage reasons of src/ipam/policy/reasons.ts, as data on the wire. */
 export const ShortageReason = z.discriminatedUnion('code', [
   z.strictObject({ code: z.literal('NOT_READY'), phase: z.string().max(256) }),
   z.strictObject({

@@ -3,7 +3,8 @@
  * `kill -9` a writer mid-apply and hold the lock from another process. Prints each progress message on stdout.
  */
 import { readFile } from 'node:fs/promises';
-import { apply, namedNetns, Runner } from '../../src/apply/index.ts';
+import { apply } from '../../src/apply/apply.ts';
+import { namedNetns, Runner } from '../../src/apply/run.ts';
 
 const [netns, file] = process.argv.slice(2);
 const plan = JSON.parse(await readFile(file!, 'utf8'));

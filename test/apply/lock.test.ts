@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { currentNetns, LockTimeoutError, withApplyLock } from '../../src/apply/index.ts';
+import { LockTimeoutError, withApplyLock } from '../../src/apply/lock.ts';
+import { currentNetns } from '../../src/apply/run.ts';
 
 async function lockDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-lock-'));
@@ -77,7 +78,8 @@ test('a nested call for the same namespace runs inside the held lock instead of 
 test('a holder killed with SIGKILL leaves no stale lock behind', async (t) => {
   const dir = await lockDir(t);
   const script = `
-    const { withApplyLock, currentNetns } = await import(${JSON.stringify(new URL('../../src/apply/index.ts', import.meta.url).href)});
+    const { withApplyLock } = await import(${JSON.stringify(new URL('../../src/apply/lock.ts', import.meta.url).href)});
+    const { currentNetns } = await import(${JSON.stringify(new URL('../../src/apply/run.ts', import.meta.url).href)});
     await withApplyLock(currentNetns, async () => { process.stdout.write('held\\n'); await new Promise(() => {}); }, { dir: ${JSON.stringify(dir)} });
   `;
   const child = execa(process.execPath, ['--input-type=module', '-e', script], { reject: false });

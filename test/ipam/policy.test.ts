@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { decide } from '../../src/ipam/policy/decide.ts';
 import { deletableEni, whyKeepEni } from '../../src/ipam/policy/enis.ts';
 import { maxPodsFor, warmPoolPolicy } from '../../src/ipam/policy/limits.ts';
+import { formatReason } from '../../src/ipam/policy/reasons.ts';
 import { shortageReason } from '../../src/ipam/policy/shortage.ts';
 import {
   type Counts,
@@ -13,7 +14,6 @@ import {
   shortfall,
 } from '../../src/ipam/policy/targets.ts';
 import type { Action, CidrState, EniState, PoolSnapshot, WarmPoolPolicy } from '../../src/ipam/policy/types.ts';
-import { formatReason } from '../../src/ipam/reasons.ts';
 
 // ---- named-field tables for the arithmetic -------------------------------------------------------------------------
 

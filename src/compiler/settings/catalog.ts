@@ -50,7 +50,6 @@ export const SettingSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type Setting = z.infer<typeof SettingSchema>;
-export type SettingKind = Setting['kind'];
 export type Catalog = Readonly<Record<string, Setting>>;
 
 export function parseCatalog(exported: unknown): Catalog {

@@ -1,5 +1,6 @@
 import type { Catalog, Setting } from './catalog.ts';
-import { bounded, type ConfigIssue } from './issues.ts';
+import { bounded } from './echo.ts';
+import type { ConfigIssue } from './issues.ts';
 import { crossFieldIssues } from './rules.ts';
 import { type Layer, mergeLayers, type RawValue, type Source, type SourceProblem } from './sources.ts';
 import { looksLikeOurs, suggestKey } from './suggest.ts';

@@ -1,4 +1,4 @@
-import { bounded } from './issues.ts';
+import { bounded } from './echo.ts';
 
 /**
  * Where a configuration value comes from. Precedence, lowest to highest:
@@ -39,10 +39,6 @@ export function describeSource(source: Source): string {
     case 'env':
       return 'environment';
   }
-}
-
-export function sourceLabel(source: Source): Source['kind'] {
-  return source.kind;
 }
 
 /** A problem in a source file itself (not in a value), e.g. a line without `=`. */

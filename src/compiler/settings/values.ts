@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isIpv6Cidr, normaliseIpv4Cidr } from '../../lib/address.ts';
 import type { Setting } from './catalog.ts';
-import { bounded } from './issues.ts';
+import { bounded } from './echo.ts';
 
 /** What Go's strconv.ParseBool accepts, and nothing else: the reference's parser, so existing manifests keep meaning. */
 export const TRUE_STRINGS = ['1', 't', 'T', 'TRUE', 'true', 'True'] as const;

@@ -3,8 +3,9 @@
  * EC2, IMDS and the kernel, asks these functions what to do, carries it out and folds the outcome back in:
  * snapshot → `decide` → execute → `afterAction` / `afterFailure`.
  */
-import type { ShortageReason } from '../reasons.ts';
+
 import { decide as warmPoolActions } from './decide.ts';
+import type { ShortageReason } from './reasons.ts';
 import type { Action, PoolSnapshot, WarmPoolPolicy } from './types.ts';
 
 /** ipamd pauses growth this long after the subnet ran out of addresses or /28s. */

@@ -2,8 +2,9 @@
  * Names the reason a pod found no free address, from the same snapshot the policy decides on. A cloud failure seen on
  * the last grow attempt (throttling, an exhausted subnet, IMDS lag) is passed in, since only the cloud side knows it.
  */
-import type { ShortageReason } from '../reasons.ts';
+
 import { growableEnis } from './enis.ts';
+import type { ShortageReason } from './reasons.ts';
 import { poolStats } from './targets.ts';
 import type { PoolSnapshot, WarmPoolPolicy } from './types.ts';
 
