@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { instanceTypeLimits } from '../data/instance-limits.ts';
 import { AuditLog } from './audit.ts';
 import { createEc2Server } from './ec2/server.ts';
 import { Faults } from './faults.ts';
@@ -9,7 +10,6 @@ import { createKubernetesServer } from './kubernetes/server.ts';
 import { ObjectStore } from './kubernetes/store.ts';
 import type { Cloud, VpcSpec } from './model/cloud.ts';
 import type { Instance } from './model/eni.ts';
-import { instanceTypeLimits } from './model/instance-types.ts';
 import { buildCloud } from './model/topology.ts';
 import { type SimNode, startNode } from './node/node.ts';
 import { PROFILES, type Profile, type ProfileName } from './profile.ts';

@@ -1,9 +1,5 @@
+import { type BucketSpec, TokenBucket } from '../lib/token-bucket.ts';
 import type { ThrottleClass } from './ec2/actions/action.ts';
-
-export interface BucketSpec {
-  readonly burst: number;
-  readonly refillPerSecond: number;
-}
 
 export type ThrottleSpec = Readonly<Record<ThrottleClass, BucketSpec>>;
 
@@ -12,30 +8,10 @@ export type ThrottleSpec = Readonly<Record<ThrottleClass, BucketSpec>>;
  * neither filtered nor paginated 50 / 10, mutations 50 / 5 (see "Request throttling for the Amazon EC2 API").
  */
 export const EC2_BUCKETS: ThrottleSpec = {
-  'non-mutating': { burst: 100, refillPerSecond: 20 },
-  unfiltered: { burst: 50, refillPerSecond: 10 },
-  mutating: { burst: 50, refillPerSecond: 5 },
+  'non-mutating': { burst: 100, ratePerSecond: 20 },
+  unfiltered: { burst: 50, ratePerSecond: 10 },
+  mutating: { burst: 50, ratePerSecond: 5 },
 };
-
-class TokenBucket {
-  readonly #spec: BucketSpec;
-  #tokens: number;
-  #at: number;
-
-  constructor(spec: BucketSpec, now: number) {
-    this.#spec = spec;
-    this.#tokens = spec.burst;
-    this.#at = now;
-  }
-
-  take(now: number): boolean {
-    this.#tokens = Math.min(this.#spec.burst, this.#tokens + ((now - this.#at) / 1000) * this.#spec.refillPerSecond);
-    this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-}
 
 /** One bucket per action class; `false` turns throttling off (it is on by default, as in AWS). */
 export class Throttle {

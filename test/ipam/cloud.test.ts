@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { EniObservation } from '../../src/ipam/cloud/ec2.ts';
 import { classify, retryable } from '../../src/ipam/cloud/errors.ts';
-import { backoffMs, type Clock, TokenBucket } from '../../src/ipam/cloud/rate.ts';
+import { backoffMs, type Clock, Pacer } from '../../src/ipam/cloud/rate.ts';
 import { rankSubnets, type SubnetInfo } from '../../src/ipam/cloud/subnets.ts';
 import { reconcile } from '../../src/ipam/reconcile.ts';
 
@@ -38,19 +38,48 @@ function manualClock(): Clock & { t: number } {
   return clock;
 }
 
-test('the token bucket lets a burst through, then paces calls at its rate', async (t) => {
+test('the pacer lets a burst through, then paces calls at its rate', async (t) => {
   const clock = manualClock();
-  const bucket = new TokenBucket({ ratePerSecond: 2, burst: 3 }, clock);
+  const pacer = new Pacer({ ratePerSecond: 2, burst: 3 }, clock);
   const waits = [];
-  for (let i = 0; i < 5; i++) waits.push(await bucket.take());
+  for (let i = 0; i < 5; i++) waits.push(await pacer.take());
   t.deepEqual(waits, [0, 0, 0, 500, 500]);
   t.is(clock.t, 1000);
   clock.t += 10_000; // a quiet period refills to the burst, no more
-  t.deepEqual([await bucket.take(), await bucket.take(), await bucket.take(), await bucket.take()], [0, 0, 0, 500]);
+  t.deepEqual([await pacer.take(), await pacer.take(), await pacer.take(), await pacer.take()], [0, 0, 0, 500]);
 });
 
-test('a bucket without a rate is refused', (t) => {
-  t.throws(() => new TokenBucket({ ratePerSecond: 0, burst: 1 }, manualClock()), { message: /rate > 0/ });
+test('concurrent callers get tokens in arrival order, one rate apart', async (t) => {
+  const clock = manualClock();
+  const pacer = new Pacer({ ratePerSecond: 4, burst: 1 }, clock);
+  const order: number[] = [];
+  const waits = await Promise.all(
+    [0, 1, 2, 3].map(async (i) => {
+      const waited = await pacer.take();
+      order.push(i);
+      return waited;
+    }),
+  );
+  t.deepEqual(order, [0, 1, 2, 3]);
+  t.deepEqual(waits, [0, 250, 250, 250]);
+});
+
+test('a timer that fires early is slept again, never overdrawing the bucket', async (t) => {
+  let now = 0;
+  const slept: number[] = [];
+  // The first sleep comes back 100 ms short, as a coarse timer may.
+  const clock: Clock = {
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += slept.length === 1 ? ms - 100 : ms;
+    },
+  };
+  const pacer = new Pacer({ ratePerSecond: 1, burst: 1 }, clock);
+  t.is(await pacer.take(), 0);
+  t.is(await pacer.take(), 1000);
+  t.deepEqual(slept, [1000, 100]);
+  t.is(now, 1000);
 });
 
 test('backoff is full jitter under an exponential ceiling', (t) => {

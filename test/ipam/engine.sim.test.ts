@@ -193,7 +193,7 @@ test('EC2 throttling is absorbed by backoff and reported as EC2_THROTTLED while 
     instanceType: 't3.small',
     config: testConfig({ WARM_IP_TARGET: '1' }),
     // The simulator's buckets refill in real time, so retries back off on the real clock here.
-    sim: { throttle: { ...EC2_BUCKETS, mutating: { burst: 1, refillPerSecond: 5 } } },
+    sim: { throttle: { ...EC2_BUCKETS, mutating: { burst: 1, ratePerSecond: 5 } } },
     retryClock: realClock,
   });
   t.teardown(() => node.close());

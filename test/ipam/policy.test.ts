@@ -1,4 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
+import { instanceTypeLimits } from '../../src/data/instance-limits.ts';
 import { decide } from '../../src/ipam/policy/decide.ts';
 import { deletableEni, whyKeepEni } from '../../src/ipam/policy/enis.ts';
 import { maxPodsFor, warmPoolPolicy } from '../../src/ipam/policy/limits.ts';
@@ -290,7 +291,8 @@ test('the highest empty ENI is the one freed', (t) => {
 
 // ---- limits, max pods, reasons -------------------------------------------------------------------------------------
 
-const t3small = { eniLimit: 3, ipv4Limit: 4, hypervisorType: 'nitro', isBareMetal: false };
+// t3.small from the bundled table: 3 ENIs of 4 addresses, Nitro.
+const t3small = instanceTypeLimits('t3.small')!;
 const settings = {
   WARM_ENI_TARGET: 1,
   WARM_IP_TARGET: 0,

@@ -107,9 +107,9 @@ test('throttling answers RequestLimitExceeded (503) per action class and refills
   const sims = await startSimulators({
     throttle: {
       // Slow refill: the four describes below must finish well inside one token's refill even on a loaded machine.
-      'non-mutating': { burst: 3, refillPerSecond: 1 },
-      unfiltered: { burst: 3, refillPerSecond: 1 },
-      mutating: { burst: 2, refillPerSecond: 0.001 },
+      'non-mutating': { burst: 3, ratePerSecond: 1 },
+      unfiltered: { burst: 3, ratePerSecond: 1 },
+      mutating: { burst: 2, ratePerSecond: 0.001 },
     },
   });
   t.teardown(() => sims.close());

@@ -1,6 +1,7 @@
 import { instanceTypeLimits } from '../../data/instance-limits.ts';
-import { maxPodsFor, prefixDelegationSupported } from '../../ipam/policy/limits.ts';
+import { maxPodsFor } from '../../ipam/policy/limits.ts';
 import { maxPodsCap, vcpusFromSize } from '../../ipam/policy/max-pods.ts';
+import { prefixDelegationSupported } from '../../lib/instance-limits.ts';
 import { type Command, outputFormat, outputOption, UsageError } from '../command.ts';
 
 export { maxPodsCap, vcpusFromSize };

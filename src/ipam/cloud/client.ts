@@ -4,8 +4,9 @@
  * The SDK's own retries are off so that pacing and backoff are ours and testable.
  */
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import type { BucketSpec } from '../../lib/token-bucket.ts';
 import { type CloudError, classify, retryable } from './errors.ts';
-import { type BackoffSpec, type BucketSpec, backoffMs, type Clock, TokenBucket } from './rate.ts';
+import { type BackoffSpec, backoffMs, type Clock, Pacer } from './rate.ts';
 
 export interface Ec2Options {
   /** `http://127.0.0.1:PORT` for the simulator; undefined = the SDK's default endpoint resolution. */
@@ -48,7 +49,7 @@ export class Ec2Api {
   /** The last throttle seen and the backoff chosen, for the EC2_THROTTLED reason. */
   lastThrottle: { readonly atMs: number; readonly retryInMs: number } | undefined;
   readonly #client: EC2Client;
-  readonly #bucket: TokenBucket;
+  readonly #pacer: Pacer;
   readonly #options: Ec2Options;
 
   constructor(options: Ec2Options) {
@@ -59,14 +60,14 @@ export class Ec2Api {
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     });
-    this.#bucket = new TokenBucket(options.bucket, options.clock);
+    this.#pacer = new Pacer(options.bucket, options.clock);
   }
 
   async send<Out>(command: Command<Out>): Promise<Out> {
     const action = actionOf(command);
     let last: CloudError | undefined;
     for (let attempt = 0; attempt < this.#options.maxAttempts; attempt++) {
-      await this.#bucket.take();
+      await this.#pacer.take();
       this.#count(action);
       try {
         // biome-ignore lint/suspicious/noExplicitAny: each SDK command carries its own output type

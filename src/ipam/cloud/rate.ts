@@ -2,6 +2,7 @@
  * Client-side pacing for EC2: a token bucket every call passes through (so a burst of pods, or a fleet restarting at
  * once, cannot run the account into RequestLimitExceeded), and full-jitter exponential backoff for retries.
  */
+import { type BucketSpec, TokenBucket } from '../../lib/token-bucket.ts';
 
 export interface Clock {
   now(): number;
@@ -13,57 +14,29 @@ export const realClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-export interface BucketSpec {
-  /** Tokens added per second. */
-  readonly ratePerSecond: number;
-  /** Bucket size: calls allowed back to back after a quiet period. */
-  readonly burst: number;
-}
-
-export class TokenBucket {
-  readonly #spec: BucketSpec;
+/** Calls wait here, in arrival order, until the bucket has a token for them. */
+export class Pacer {
+  readonly #bucket: TokenBucket;
   readonly #clock: Clock;
-  #tokens: number;
-  #updatedAt: number;
-  /** Callers queue so tokens go out in arrival order. */
   #queue: Promise<void> = Promise.resolve();
 
   constructor(spec: BucketSpec, clock: Clock) {
-    if (!(spec.ratePerSecond > 0) || !(spec.burst >= 1)) {
-      throw new RangeError(`token bucket needs rate > 0 and burst ≥ 1, got ${spec.ratePerSecond}/${spec.burst}`);
-    }
-    this.#spec = spec;
+    this.#bucket = new TokenBucket(spec, clock.now());
     this.#clock = clock;
-    this.#tokens = spec.burst;
-    this.#updatedAt = clock.now();
   }
 
   /** Waits for one token; returns how long the caller waited. */
   take(): Promise<number> {
-    const turn = this.#queue.then(() => this.#takeNow());
+    const turn = this.#queue.then(() => this.#takeInTurn());
     this.#queue = turn.then(() => undefined);
     return turn;
   }
 
-  async #takeNow(): Promise<number> {
-    this.#refill();
-    let waited = 0;
-    if (this.#tokens < 1) {
-      waited = Math.ceil(((1 - this.#tokens) / this.#spec.ratePerSecond) * 1000);
-      await this.#clock.sleep(waited);
-      this.#refill();
-    }
-    this.#tokens = Math.max(this.#tokens - 1, 0);
-    return waited;
-  }
-
-  #refill(): void {
-    const now = this.#clock.now();
-    this.#tokens = Math.min(
-      this.#spec.burst,
-      this.#tokens + ((now - this.#updatedAt) / 1000) * this.#spec.ratePerSecond,
-    );
-    this.#updatedAt = now;
+  async #takeInTurn(): Promise<number> {
+    const start = this.#clock.now();
+    // A timer may fire a little early; the loop sleeps again for what is left rather than overdrawing the bucket.
+    while (!this.#bucket.take(this.#clock.now())) await this.#clock.sleep(this.#bucket.waitMs(this.#clock.now()));
+    return this.#clock.now() - start;
   }
 }
 

@@ -3,15 +3,8 @@
  * plus the max-pods formula. Where ipamd silently changes meaning (prefix delegation on a non-Nitro instance), this
  * returns a note instead.
  */
+import { type InstanceLimits, prefixDelegationSupported } from '../../lib/instance-limits.ts';
 import type { WarmPoolPolicy } from './types.ts';
-
-/** The per-instance-type entry of src/data/instance-limits.json. */
-export interface InstanceLimits {
-  readonly eniLimit: number;
-  readonly ipv4Limit: number;
-  readonly hypervisorType: string;
-  readonly isBareMetal: boolean;
-}
 
 /** The settings the policy reads, keyed by their Amazon VPC CNI names (a `Config` satisfies this). */
 export interface WarmPoolSettings {
@@ -26,10 +19,6 @@ export interface WarmPoolSettings {
 
 /** ipamd's timings: an ENI lives at least 1 minute, a decrease happens at most every 30 s. */
 export const REFERENCE_TIMINGS = { minEniLifetimeMs: 60_000, decreaseIntervalMs: 30_000 } as const;
-
-export function prefixDelegationSupported(limits: InstanceLimits): boolean {
-  return limits.hypervisorType === 'nitro' || limits.isBareMetal;
-}
 
 export function effectiveMaxEnis(limits: InstanceLimits, maxEni: number): number {
   return maxEni >= 1 ? Math.min(limits.eniLimit, maxEni) : limits.eniLimit;

@@ -3,7 +3,8 @@
  * capacity (`maxPodsFor`), capped by the Amazon EKS calculator at 110 (≤ 30 vCPUs) or 250 when prefix delegation or
  * custom networking puts the calculator's rules in force.
  */
-import { type InstanceLimits, maxPodsFor, type WarmPoolSettings } from './limits.ts';
+import type { InstanceLimits } from '../../lib/instance-limits.ts';
+import { maxPodsFor, type WarmPoolSettings } from './limits.ts';
 
 /** The Amazon EKS calculator's cap on a computed max-pods: 110 up to 30 vCPUs, 250 above. */
 export function maxPodsCap(vcpus: number): number {

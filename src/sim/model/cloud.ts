@@ -1,8 +1,9 @@
+import { instanceTypeLimits } from '../../data/instance-limits.ts';
 import { ipv4CidrsOverlap, parseIpv4Network } from '../../lib/address.ts';
+import { type InstanceLimits, ipv6Limit, prefixDelegationSupported } from '../../lib/instance-limits.ts';
 import { Ec2Error, invalidParameter, notFound } from '../ec2/errors.ts';
 import { type Eni, eniStatus, type Instance, ipv4SlotsUsed, type SecurityGroup } from './eni.ts';
 import { IdSource } from './ids.ts';
-import { type InstanceTypeLimits, instanceTypeLimits, ipv6Limit, supportsPrefixes } from './instance-types.ts';
 import { Subnet, type SubnetSpec } from './subnet.ts';
 
 export interface VpcSpec {
@@ -99,7 +100,7 @@ export class Cloud {
     return this.instances.get(id) ?? throwError(notFound('instance', id));
   }
 
-  limitsOf(instance: Instance): InstanceTypeLimits {
+  limitsOf(instance: Instance): InstanceLimits {
     return instanceTypeLimits(instance.type)!;
   }
 
@@ -149,7 +150,7 @@ export class Cloud {
   createEni(request: CreateEniRequest, limits = this.#nodeLimits()): Eni {
     const subnet = this.subnet(request.subnetId);
     for (const group of request.groups) if (!this.securityGroups.has(group)) throw notFound('group', group);
-    if (request.prefixCount > 0 && !supportsPrefixes(limits)) throw prefixesUnsupported();
+    if (request.prefixCount > 0 && !prefixDelegationSupported(limits)) throw prefixesUnsupported();
     const slots = 1 + request.secondaryCount + request.prefixCount;
     if (slots > limits.ipv4Limit) throw addressLimit(slots, limits.ipv4Limit);
     if (request.ipv6Count > ipv6Limit(limits)) throw ipv6AddressLimit(request.ipv6Count, ipv6Limit(limits));
@@ -289,7 +290,7 @@ export class Cloud {
     const limits = this.#eniLimits(eni);
     const subnet = this.subnet(eni.subnetId);
     const wantPrefixes = (request.prefixCount ?? 0) + (request.prefixes?.length ?? 0);
-    if (wantPrefixes > 0 && !supportsPrefixes(limits)) throw prefixesUnsupported();
+    if (wantPrefixes > 0 && !prefixDelegationSupported(limits)) throw prefixesUnsupported();
     const slots = ipv4SlotsUsed(eni) + (request.count ?? 0) + (request.addresses?.length ?? 0) + wantPrefixes;
     if (slots > limits.ipv4Limit) throw addressLimit(slots, limits.ipv4Limit);
     const taken = new Rollback(subnet);
@@ -363,11 +364,11 @@ export class Cloud {
   }
 
   /** Attached ENIs are limited by their instance's type, unattached ones by the node's. */
-  #eniLimits(eni: Eni): InstanceTypeLimits {
+  #eniLimits(eni: Eni): InstanceLimits {
     return eni.attachment === undefined ? this.#nodeLimits() : this.limitsOf(this.instance(eni.attachment.instanceId));
   }
 
-  #nodeLimits(): InstanceTypeLimits {
+  #nodeLimits(): InstanceLimits {
     const node = [...this.instances.values()][0];
     return node === undefined
       ? throwError(invalidParameter('No instance to size the interface against.'))

@@ -1,6 +1,7 @@
+import { instanceTypeLimits } from '../../../data/instance-limits.ts';
+import { ipv6Limit, prefixDelegationSupported } from '../../../lib/instance-limits.ts';
 import type { Cloud } from '../../model/cloud.ts';
 import type { Instance } from '../../model/eni.ts';
-import { instanceTypeLimits, ipv6Limit, supportsPrefixes } from '../../model/instance-types.ts';
 import { notFound } from '../errors.ts';
 import { applyFilters, paginate, selectByIds } from '../filters.ts';
 import { privateDnsName, renderEni, tagSet } from '../render.ts';
@@ -80,8 +81,8 @@ export const describeInstanceTypes: Ec2Action = {
           })),
           ipv4AddressesPerInterface: limits.ipv4Limit,
           ipv6AddressesPerInterface: ipv6Limit(limits),
-          ipv6Supported: supportsPrefixes(limits),
-          enaSupport: supportsPrefixes(limits) ? 'required' : 'unsupported',
+          ipv6Supported: prefixDelegationSupported(limits),
+          enaSupport: prefixDelegationSupported(limits) ? 'required' : 'unsupported',
           efaSupported: false,
         },
       })),
