@@ -71,6 +71,6 @@ test('--version and -V print the package version; --help lists every command', a
     t.is(result.stdout, version);
   }
   const help = await execa(bin, ['--help'], { env: { PATH: path } });
-  for (const name of ['validate', 'config', 'max-pods', 'simulate', 'node-facts', 'plan', 'apply'])
+  for (const name of ['validate', 'config', 'max-pods', 'simulate', 'node-facts', 'plan', 'apply', 'install-cni'])
     t.regex(help.stdout, new RegExp(`^  ${name} `, 'm'));
 });

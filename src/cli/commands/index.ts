@@ -47,4 +47,9 @@ export const commands: readonly CommandEntry[] = [
     summary: 'make the node match the plan: batched writes, verify, automatic rollback on failure',
     load: async () => (await import('./apply.ts')).apply,
   },
+  {
+    name: 'install-cni',
+    summary: 'install the aws-cni plugin (one executable, no Node.js needed on the host) and 10-aws.conflist',
+    load: async () => (await import('./install-cni.ts')).installCniCommand,
+  },
 ];
