@@ -4,6 +4,7 @@
  * heavier, because its start-up is paid once per pod.
  */
 import { z } from 'zod';
+import { isIpv4, parseIpv4Network } from '../lib/address.ts';
 
 /** Bumped on any incompatible change; a peer with another number gets a VERSION_MISMATCH error naming both. */
 export const PROTOCOL_VERSION = 1;
@@ -32,8 +33,11 @@ const k8sName = z
   .string()
   .max(253)
   .regex(/^[A-Za-z0-9._-]*$/);
-const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/);
-const cidr4 = z.string().regex(/^[0-9.]{7,15}\/([0-9]|[12][0-9]|3[0-2])$/);
+const ipv4 = z.string().max(15).refine(isIpv4, 'an IPv4 address such as 10.0.1.5');
+const cidr4 = z
+  .string()
+  .max(18)
+  .refine((s) => parseIpv4Network(s) !== undefined, 'an IPv4 network such as 10.0.0.0/16 (no host bits)');
 
 /** The pod an attachment belongs to, as the runtime named it. */
 export const Attachment = z.strictObject({

@@ -1,8 +1,10 @@
 /**
  * The node facts IMDS cannot know, read from this host: the Linux name of each ENI (found by MAC; never assume eth0)
- * and the iptables backend. Runs `ip` and `iptables` with execa (argument arrays only).
+ * and the iptables backend. Both go through the applier's Runner: argument arrays, the system PATH, the namespace it is
+ * bound to.
  */
-import { execa } from 'execa';
+import { parseIpAddr } from '../apply/parse.ts';
+import type { Runner } from '../apply/run.ts';
 import { type IptablesMode, iptablesModeFromVersion, type NodeFacts } from '../compiler/facts.ts';
 
 export interface KernelLink {
@@ -10,11 +12,10 @@ export interface KernelLink {
   readonly address?: string;
 }
 
-/** Links of the host (or of the named network namespace), from `ip -json link show`. */
-export async function listLinks(netns?: string): Promise<KernelLink[]> {
-  const args = [...(netns === undefined ? [] : ['-n', netns]), '-json', 'link', 'show'];
-  const { stdout } = await execa('ip', args);
-  return JSON.parse(stdout) as KernelLink[];
+/** Links of the runner's namespace, from `ip -json link show` read by the applier's parser. */
+export async function listLinks(runner: Runner): Promise<KernelLink[]> {
+  const { stdout } = await runner.ip(['-json', 'link', 'show']);
+  return parseIpAddr(stdout).links.map((link) => ({ ifname: link.name, address: link.mac }));
 }
 
 export interface NamedFacts {
@@ -34,7 +35,7 @@ export function withInterfaceNames(facts: NodeFacts, links: readonly KernelLink[
 }
 
 /** The reference's detection: `iptables --version` output containing "legacy" → legacy, else nf_tables. */
-export async function detectIptablesMode(): Promise<IptablesMode> {
-  const { stdout } = await execa('iptables', ['--version']);
+export async function detectIptablesMode(runner: Runner): Promise<IptablesMode> {
+  const { stdout } = await runner.inNetns('iptables', ['--version']);
   return iptablesModeFromVersion(stdout);
 }

@@ -7,6 +7,7 @@ import { main } from '../../src/cli/main.ts';
 import { compileHostPlan } from '../../src/compiler/compile.ts';
 import { type NodeFacts, parseNodeFacts } from '../../src/compiler/facts.ts';
 import { ipBatchLine, iptablesRuleLine, ruleSelector } from '../../src/compiler/render/index.ts';
+import { prefixLength } from '../../src/lib/address.ts';
 import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
 
 const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
@@ -41,7 +42,7 @@ async function nodeFor(t: ExecutionContext, node: NodeFacts): Promise<TestNetns>
   const [ns, vpc] = await Promise.all([createNetns(t, 'ex'), createNetns(t, 'exvpc')]);
   for (const [i, eni] of node.enis.entries()) {
     const primary = eni.mac === node.primaryMac;
-    const prefix = eni.subnetCidr.split('/')[1];
+    const prefix = prefixLength(eni.subnetCidr);
     await addVeth(ns, {
       name: primary ? 'nic0' : eni.interfaceName!,
       mac: eni.mac,

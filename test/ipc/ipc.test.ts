@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { call, IpcError } from '../../src/ipc/client.ts';
 import { decode, encode, LineSplitter } from '../../src/ipc/codec.ts';
-import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Request } from '../../src/ipc/protocol.ts';
+import { Assignment, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Request } from '../../src/ipc/protocol.ts';
 import { serve } from '../../src/ipc/server.ts';
 
 const attachment = {
@@ -51,6 +51,22 @@ test('codec: escaping identifiers and unknown fields are malformed', (t) => {
   }
   const notJson = decode('{', Request);
   t.false(notJson.ok);
+});
+
+test('protocol: an assignment carries a strict IPv4 address and VPC networks', (t) => {
+  const rows = [
+    { field: { address: '10.0.1.5' }, ok: true },
+    { field: { address: '010.0.1.5' }, ok: false },
+    { field: { address: '10.0.1.5.6' }, ok: false },
+    { field: { address: '2600:1f14::1' }, ok: false },
+    { field: { vpcCidrs: ['10.0.0.0/16', '100.64.0.0/10'] }, ok: true },
+    { field: { vpcCidrs: ['999.0.0.0/8'] }, ok: false },
+    { field: { vpcCidrs: ['10.0.0.1/16'] }, ok: false },
+    { field: { vpcCidrs: ['1.2.3.4.5/24'] }, ok: false },
+  ];
+  for (const row of rows) {
+    t.is(Assignment.safeParse({ ...assignment, ...row.field }).success, row.ok, JSON.stringify(row.field));
+  }
 });
 
 test('codec: the splitter refuses a line longer than the limit before its newline', (t) => {

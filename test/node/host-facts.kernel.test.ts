@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { execa } from 'execa';
+import { namedNetns, Runner } from '../../src/apply/run.ts';
 import { compileHostPlan } from '../../src/compiler/compile.ts';
 import { listLinks, withInterfaceNames } from '../../src/node/host-facts.ts';
 import { exampleNode, ipv4Config } from '../compiler/fixtures.ts';
@@ -18,7 +19,7 @@ test('ENIs get the names of the links carrying their MACs, whatever the names ar
     const mac = node.enis[i]!.mac.toUpperCase(); // ip prints lower case; compare must not care
     await execa('ip', ['-n', netns, 'link', 'add', name, 'address', mac, 'type', 'veth', 'peer', 'name', `p${name}`]);
   }
-  const { facts, unresolved } = withInterfaceNames(unnamed, await listLinks(netns));
+  const { facts, unresolved } = withInterfaceNames(unnamed, await listLinks(new Runner(namedNetns(netns))));
   t.deepEqual(
     facts.enis.map((e) => e.interfaceName),
     ['ens5', 'ens6', undefined],

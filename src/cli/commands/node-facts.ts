@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { Runner } from '../../apply/run.ts';
 import { IptablesMode, type NodeFacts } from '../../compiler/facts.ts';
 import { IMDS_ENDPOINT_VARIABLE, ImdsClient, imdsEndpoint, readNodeFacts } from '../../ipam/cloud/imds.ts';
 import { detectIptablesMode, listLinks, withInterfaceNames } from '../../node/host-facts.ts';
@@ -51,9 +52,13 @@ Exit codes: 0 written, 1 IMDS unreachable or invalid, an ENI without a Linux int
     }
     const endpoint = typeof values.imds === 'string' ? values.imds : imdsEndpoint(io.env);
     let facts = await readNodeFacts(new ImdsClient({ endpoint }));
-    facts = { ...facts, iptablesMode: mode === undefined ? await detectIptablesMode() : IptablesMode.parse(mode) };
+    const runner = new Runner();
+    facts = {
+      ...facts,
+      iptablesMode: mode === undefined ? await detectIptablesMode(runner) : IptablesMode.parse(mode),
+    };
     if (values['no-resolve'] !== true) {
-      const named = withInterfaceNames(facts, await listLinks());
+      const named = withInterfaceNames(facts, await listLinks(runner));
       facts = named.facts;
       for (const eni of named.unresolved) {
         io.stderr(`vpc-cni node-facts: no interface has the MAC ${eni.mac} of ${eni.interfaceId} (yet)\n`);

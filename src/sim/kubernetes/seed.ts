@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ipv4CidrContains, parseIpv4, parseIpv4Network } from '../../lib/address.ts';
+import { ipv4CidrsOverlap, parseIpv4Network } from '../../lib/address.ts';
 import { privateDnsName } from '../ec2/render.ts';
 import type { Cloud } from '../model/cloud.ts';
 import type { Instance } from '../model/eni.ts';
@@ -58,7 +58,7 @@ export function seedCluster(store: ObjectStore, cloud: Cloud, instance: Instance
   const primaryCidr = parseIpv4Network(cloud.vpcCidrs[0]!)!;
   const podGroup = [...cloud.securityGroups.keys()].at(-1)!;
   for (const subnet of cloud.subnets.values()) {
-    if (ipv4CidrContains(primaryCidr, parseIpv4(subnet.cidrBlock.split('/')[0]!)!)) continue;
+    if (ipv4CidrsOverlap(primaryCidr, parseIpv4Network(subnet.cidrBlock)!)) continue;
     const existing = store.list(type('eniconfigs'), undefined).some((o) => o.metadata.name === subnet.zone);
     if (!existing)
       store.create(type('eniconfigs'), {

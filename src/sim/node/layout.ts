@@ -1,4 +1,11 @@
-import ipaddr from 'ipaddr.js';
+import {
+  formatIpv4,
+  type Ipv4Cidr,
+  ipv4CidrContains,
+  ipv4CidrSize,
+  ipv4InCidr,
+  parseIpv4Cidr,
+} from '../../lib/address.ts';
 import type { Cloud } from '../model/cloud.ts';
 
 /**
@@ -58,13 +65,20 @@ export function sameLink(a: PluggedEni | undefined, b: PluggedEni): boolean {
   return a !== undefined && a.mac === b.mac && a.nodeLink === b.nodeLink && a.vpcLink === b.vpcLink;
 }
 
+/** An IPv4 CIDR of the model; the model only holds valid ones, so a bad one is a simulator bug. */
+function cidrOf(text: string): Ipv4Cidr {
+  const cidr = parseIpv4Cidr(text);
+  if (cidr === undefined) throw new Error(`simulated node: not an IPv4 CIDR: ${text}`);
+  return cidr;
+}
+
 /** The subnet's router: AWS reserves the network address + 1 for it. */
 export function subnetGateway(cidr: string): string {
-  return fromNumber(toNumber(ipaddr.IPv4.networkAddressFromCIDR(cidr)) + 1);
+  return formatIpv4(cidrOf(cidr).base + 1);
 }
 
 export function prefixLength(cidr: string): number {
-  return ipaddr.IPv4.parseCIDR(cidr)[1];
+  return cidrOf(cidr).bits;
 }
 
 /**
@@ -73,41 +87,24 @@ export function prefixLength(cidr: string): number {
  * reserved in its subnet).
  */
 export function vpcPeerAddress(vpcCidrs: readonly string[], subnetCidrs: readonly string[]): string {
-  const subnets = subnetCidrs.map((cidr) => range(cidr));
-  for (const cidr of vpcCidrs) {
-    const vpc = range(cidr);
-    let candidate = vpc.last - 1;
-    while (candidate > vpc.first) {
-      const inside = subnets.find((s) => s.first <= candidate && candidate <= s.last);
-      if (inside === undefined) return fromNumber(candidate);
-      candidate = inside.first - 1;
+  const subnets = subnetCidrs.map(cidrOf);
+  for (const text of vpcCidrs) {
+    const vpc = cidrOf(text);
+    let candidate = vpc.base + ipv4CidrSize(vpc) - 2;
+    while (candidate > vpc.base) {
+      const inside = subnets.find((s) => ipv4CidrContains(s, candidate));
+      if (inside === undefined) return formatIpv4(candidate);
+      candidate = inside.base - 1;
     }
   }
-  return fromNumber(range(vpcCidrs[0]!).first + 2);
+  return formatIpv4(cidrOf(vpcCidrs[0]!).base + 2);
 }
 
 /** A documentation address (RFC 5737) outside the VPC, standing for any host on the internet. */
 export function internetPeerAddress(vpcCidrs: readonly string[]): string {
-  const vpc = vpcCidrs.map((cidr) => range(cidr));
-  const free = ['203.0.113.10', '198.51.100.10', '192.0.2.10'].find((address) => {
-    const value = toNumber(ipaddr.IPv4.parse(address));
-    return !vpc.some((r) => r.first <= value && value <= r.last);
-  });
+  const free = ['203.0.113.10', '198.51.100.10', '192.0.2.10'].find(
+    (address) => !vpcCidrs.some((cidr) => ipv4InCidr(address, cidr)),
+  );
   if (free === undefined) throw new Error(`simulated node: the VPC CIDRs ${vpcCidrs.join(', ')} cover RFC 5737`);
   return free;
-}
-
-function range(cidr: string): { first: number; last: number } {
-  return {
-    first: toNumber(ipaddr.IPv4.networkAddressFromCIDR(cidr)),
-    last: toNumber(ipaddr.IPv4.broadcastAddressFromCIDR(cidr)),
-  };
-}
-
-function toNumber(address: ipaddr.IPv4): number {
-  return address.toByteArray().reduce((value, byte) => value * 256 + byte, 0);
-}
-
-function fromNumber(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }
