@@ -14,12 +14,12 @@ import type { Clock } from './cloud/rate.ts';
 import type { SubnetInfo } from './cloud/subnets.ts';
 import { Datastore, type Lease, type Owner, type OwnerMetadata, ownerKey, RECOVERED_NETWORK } from './datastore.ts';
 import { type EngineEvent, EventSink } from './events.ts';
+import { decide } from './policy/decide.ts';
 import {
   afterAction,
   afterFailure,
   awaitImds,
   currentFailure,
-  decide,
   describeAction,
   type EngineState,
   initialState,

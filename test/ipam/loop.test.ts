@@ -1,10 +1,10 @@
 /** The engine's pure transitions (policy/loop.ts) and its bounded event sink, as named-field tables. */
 import test, { type ExecutionContext } from 'ava';
 import { EventSink } from '../../src/ipam/events.ts';
+import { decide } from '../../src/ipam/policy/decide.ts';
 import {
   afterFailure,
   currentFailure,
-  decide,
   type EngineState,
   type Failure,
   INSUFFICIENT_CAPACITY_PAUSE_MS,
@@ -37,19 +37,43 @@ const emptyPool: PoolSnapshot = {
 };
 const NOW = 1_000_000;
 
+/** Five free addresses on the primary ENI: three above WARM_IP_TARGET=2. */
+const fullPool: PoolSnapshot = {
+  ...emptyPool,
+  enis: [
+    {
+      ...emptyPool.enis[0]!,
+      cidrs: [1, 2, 3, 4, 5].map((i) => ({
+        cidr: `10.0.0.${i}/32`,
+        prefix: false,
+        size: 1,
+        assigned: 0,
+        cooling: 0,
+        quarantined: 0,
+      })),
+    },
+  ],
+};
+
 interface DecideRow {
   readonly state: Partial<EngineState>;
+  readonly pool?: PoolSnapshot;
   readonly kinds: ReadonlyArray<Action['kind']>;
 }
 const decides = test.macro((t: ExecutionContext, row: DecideRow) => {
   t.deepEqual(
-    decide({ ...initialState, ...row.state }, emptyPool, NOW, policy).map((a) => a.kind),
+    decide({ ...initialState, ...row.state }, row.pool ?? emptyPool, NOW, policy).map((a) => a.kind),
     row.kinds,
   );
 });
 test('an empty pool grows', decides, { state: {}, kinds: ['assign-ips'] });
 test('a capacity pause holds growth', decides, { state: { growthPausedUntil: NOW + 1 }, kinds: [] });
 test('a pause that has passed does not', decides, { state: { growthPausedUntil: NOW }, kinds: ['assign-ips'] });
+test('a capacity pause does not hold giving back a surplus', decides, {
+  state: { growthPausedUntil: NOW + 1 },
+  pool: fullPool,
+  kinds: ['release-ips'],
+});
 test('addresses awaiting IMDS hold growth', decides, {
   state: { awaitingImds: new Map([['eni-0', { cidrs: [], sinceMs: NOW }]]) },
   kinds: [],

@@ -3,6 +3,7 @@ import { instanceTypeLimits } from '../../src/data/instance-limits.ts';
 import { decide } from '../../src/ipam/policy/decide.ts';
 import { deletableEni, whyKeepEni } from '../../src/ipam/policy/enis.ts';
 import { maxPodsFor, warmPoolPolicy } from '../../src/ipam/policy/limits.ts';
+import { initialState } from '../../src/ipam/policy/loop.ts';
 import { formatReason } from '../../src/ipam/policy/reasons.ts';
 import { shortageReason } from '../../src/ipam/policy/shortage.ts';
 import {
@@ -109,8 +110,9 @@ interface DecideCase {
   readonly expected: ReadonlyArray<Bare<Action>>;
 }
 
+const NOW = 1_000_000;
 const decides = test.macro((t: ExecutionContext, { policy, snapshot, expected }: DecideCase) => {
-  const actions = decide(snapshot, { ...base, ...policy }).map(({ reason, ...rest }) => {
+  const actions = decide(initialState, snapshot, NOW, { ...base, ...policy }).map(({ reason, ...rest }) => {
     t.true(reason.length > 0, 'every action says why');
     return rest;
   });

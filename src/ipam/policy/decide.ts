@@ -1,17 +1,21 @@
 /**
- * One warm-pool decision: `decide(snapshot, policy) → Action[]`, the pure half of ipamd's `updateIPPoolIfRequired`.
- * Grow when the pool is too low (fill existing ENIs first, then attach a new one), otherwise give back free CIDRs
- * when it is too high and the decrease interval has passed, and independently free at most one unneeded ENI.
+ * The engine's one decision per step: `decide(state, snapshot, now, policy) → Action[]`, the pure half of ipamd's
+ * `updateIPPoolIfRequired`. Grow when the pool is too low (fill existing ENIs first, then attach a new one) unless
+ * the engine's state holds growth, otherwise give back free CIDRs when it is too high and the decrease interval has
+ * passed, and independently free at most one unneeded ENI. The snapshot is the pool as the engine sees it now (the
+ * datastore's ENIs and the facts `poolFacts` takes from the state).
  */
 import { deletableEni, growableEnis, releasableCidrs, shouldRemoveExtraEnis } from './enis.ts';
+import { type EngineState, growthHeld } from './loop.ts';
 import { growthNeed, isTooLow, poolStats, releasableCount, warmIpTargetsDefined } from './targets.ts';
 import type { Action, PoolSnapshot, PoolStats, WarmPoolPolicy } from './types.ts';
 
-export function decide(snapshot: PoolSnapshot, policy: WarmPoolPolicy): Action[] {
+export function decide(state: EngineState, snapshot: PoolSnapshot, now: number, policy: WarmPoolPolicy): Action[] {
   const stats = poolStats(snapshot.enis);
   if (isTooLow(stats, snapshot.pendingPods, policy)) {
-    // While growing, nothing is given back: a shrink in the same cycle would only undo the growth.
-    return grow(snapshot, stats, policy);
+    // While growing (or held from it: a capacity pause, addresses not yet in IMDS), nothing is given back: a shrink
+    // in the same cycle would only undo the growth.
+    return growthHeld(state, now) ? [] : grow(snapshot, stats, policy);
   }
   // Pods waiting for an address are about to use the free ones: giving any back now would only buy them again.
   if (snapshot.pendingPods > 0) return [];

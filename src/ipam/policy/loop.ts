@@ -1,12 +1,11 @@
 /**
  * The engine's bookkeeping as one value and its decisions as pure transitions. The I/O shell (`engine.ts`) only reads
  * EC2, IMDS and the kernel, asks these functions what to do, carries it out and folds the outcome back in:
- * snapshot → `decide` → execute → `afterAction` / `afterFailure`.
+ * snapshot → `decide` (decide.ts) → execute → `afterAction` / `afterFailure`.
  */
 
-import { decide as warmPoolActions } from './decide.ts';
 import type { ShortageReason } from './reasons.ts';
-import type { Action, PoolSnapshot, WarmPoolPolicy } from './types.ts';
+import type { Action, PoolSnapshot } from './types.ts';
 
 /** ipamd pauses growth this long after the subnet ran out of addresses or /28s. */
 export const INSUFFICIENT_CAPACITY_PAUSE_MS = 120_000;
@@ -73,13 +72,6 @@ export function poolFacts(state: EngineState, now: number): Omit<PoolSnapshot, '
 export function growthHeld(state: EngineState, now: number): boolean {
   // While the last growth is not visible in IMDS yet the pool would only buy the same addresses twice.
   return now < state.growthPausedUntil || state.awaitingImds.size > 0;
-}
-
-/** One loop decision: the warm-pool actions, without growth while a capacity pause or an IMDS wait holds it. */
-export function decide(state: EngineState, snapshot: PoolSnapshot, now: number, policy: WarmPoolPolicy): Action[] {
-  const actions = warmPoolActions({ ...snapshot, ...poolFacts(state, now) }, policy);
-  if (!growthHeld(state, now)) return actions;
-  return actions.filter((a) => a.kind !== 'assign-ips' && a.kind !== 'attach-eni');
 }
 
 export function reconcileDue(state: EngineState, now: number): boolean {
