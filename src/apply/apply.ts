@@ -1,4 +1,5 @@
 import type { HostPlan } from '../compiler/plan.ts';
+import { counted } from '../lib/counted.ts';
 import { type ChangeSet, diff } from './diff.ts';
 import { ApplyError, type ApplyStep, type RollbackOutcome, WriteError } from './errors.ts';
 import type { LiveState } from './live.ts';
@@ -7,7 +8,7 @@ import { readForPlan } from './read.ts';
 import { changeLine } from './render.ts';
 import { revert } from './revert.ts';
 import type { Runner } from './run.ts';
-import { VerifyError, verify } from './verify.ts';
+import { verify } from './verify.ts';
 import { write } from './write.ts';
 
 /**
@@ -58,7 +59,8 @@ function failure(step: ApplyStep, error: unknown, rollback?: RollbackOutcome): A
   if (error instanceof WriteError) {
     return new ApplyError(step, error.message, { cause: error, lines: error.lines, ...(rollback ? { rollback } : {}) });
   }
-  const message = error instanceof VerifyError ? error.message : `${step} failed: ${(error as Error).message}`;
+  // The step is the error's own field; the message is what went wrong in it (callers print `${step} failed: …`).
+  const message = (error as Error).message;
   return new ApplyError(step, message, { cause: error, ...(rollback ? { rollback } : {}) });
 }
 
@@ -86,7 +88,7 @@ async function applyUnlocked(runner: Runner, plan: HostPlan, options: ApplyOptio
     }
   }
   if (options.dryRun || changes.length === 0) return { changes, applied: false };
-  progress(`applying ${changes.length} change(s)`);
+  progress(`applying ${counted(changes.length, 'change')}`);
   let step: ApplyStep = 'write';
   try {
     await write(runner, { changes, desired: plan, live });

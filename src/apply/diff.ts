@@ -12,6 +12,7 @@ import type {
   Sysctl,
 } from '../compiler/plan.ts';
 import { isIpv6 } from '../lib/address.ts';
+import { counted } from '../lib/counted.ts';
 import { identity, iptablesRuleKey, nftTableKey, routeKey } from './keys.ts';
 import type { LiveRoute, LiveRule, LiveState } from './live.ts';
 
@@ -233,7 +234,7 @@ function diffChains(chains: readonly IptablesChain[], live: LiveState, ownership
         const count = live.iptablesRules.filter(
           (r) => r.family === c.family && r.table === c.table && r.chain === c.name,
         );
-        return deleted(c, `owned chain no longer desired (with its ${count.length} rules)`);
+        return deleted(c, `owned chain no longer desired (with its ${counted(count.length, 'rule')})`);
       }),
   ];
 }
@@ -361,7 +362,7 @@ function diffNftTables(tables: readonly NftTable[], live: LiveState, ownership: 
 
 /** The changes that make `live` equal `plan`, grouped by object type in a fixed order. */
 export function diff(plan: HostPlan, live: LiveState, scope: Scope = scopeOf(plan)): ChangeSet {
-  return [
+  const changes = [
     ...diffSysctls(plan.sysctls, live),
     ...diffLinks(plan.links, live),
     ...diffAddresses(plan.addresses, live, scope),
@@ -371,4 +372,8 @@ export function diff(plan: HostPlan, live: LiveState, scope: Scope = scopeOf(pla
     ...diffIptablesRules(plan, live, scope),
     ...diffNftTables(plan.nftTables, live, scope.ownership),
   ];
+  // Against a kernel that was not read, "does not exist" or "missing" would be claims nobody checked.
+  const unread = live.unread;
+  if (unread === undefined) return changes;
+  return changes.map((change) => ({ ...change, reason: `assumed absent: the live state was not read (${unread})` }));
 }

@@ -26,6 +26,11 @@ export interface LiveState {
   readonly iptablesChains: readonly IptablesChain[];
   readonly iptablesRules: readonly IptablesRule[];
   readonly nftTables: readonly NftTable[];
+  /**
+   * Set when the kernel could not be read (`not root`, …) and this state stands in for it as an empty node: the diff
+   * then says every change is assumed, not observed.
+   */
+  readonly unread?: string;
 }
 
 /** A route plus what only the kernel knows: who installed it (`kernel` for connected routes). */
@@ -59,3 +64,8 @@ export const emptyLiveState: LiveState = {
   iptablesRules: [],
   nftTables: [],
 };
+
+/** The empty node a plan is made against when the kernel cannot be read, carrying why. */
+export function unreadLiveState(why: string): LiveState {
+  return { ...emptyLiveState, unread: why };
+}

@@ -1,4 +1,5 @@
 import type { HostPlan } from '../compiler/plan.ts';
+import { counted } from '../lib/counted.ts';
 import { type ChangeSet, diff } from './diff.ts';
 import type { LiveState } from './live.ts';
 import { readForPlan } from './read.ts';
@@ -17,7 +18,7 @@ export class VerifyError extends Error {
   readonly remaining: ChangeSet;
   constructor(remaining: ChangeSet) {
     super(
-      `after apply, ${remaining.length} change(s) remain:\n${remaining.map((c) => `  ${changeLine(c)}`).join('\n')}`,
+      `after apply, ${counted(remaining.length, 'change')} remain:\n${remaining.map((c) => `  ${changeLine(c)}`).join('\n')}`,
     );
     this.remaining = remaining;
   }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { emptyLiveState, type LiveState } from '../apply/live.ts';
+import { type LiveState, unreadLiveState } from '../apply/live.ts';
 import { parseIpAddr } from '../apply/parse.ts';
 import { readForPlan } from '../apply/read.ts';
 import { currentNetns, namedNetns, Runner } from '../apply/run.ts';
@@ -13,8 +13,9 @@ import { withInterfaceNames } from '../node/host-facts.ts';
 import type { CommandInput, Io } from './command.ts';
 
 /**
- * What `plan` and `apply` share: config + node facts → HostPlan, and the live state of the target namespace.
- * Config or facts that cannot make a plan end the command here, before anything reads or writes the kernel.
+ * What `plan` and `apply` share: config + node facts → HostPlan for the target namespace. Config or facts that cannot
+ * make a plan end the command here, before anything reads or writes the kernel. `plan` then reads the live state
+ * (`readLiveState`); `apply` leaves that to the applier, which reads it once, under the namespace's lock.
  */
 
 export const hostPlanOptions = {
@@ -31,7 +32,6 @@ export const hostPlanOptionsHelp = `${configOptionsHelp}
 export interface HostPlanContext {
   readonly runner: Runner;
   readonly plan: HostPlan;
-  readonly live: LiveState;
 }
 
 /** A failure the command reports on stderr and turns into exit 1 (bad config, bad snapshot, unreadable IMDS). */
@@ -65,11 +65,7 @@ async function nodeFacts(values: CommandInput['values'], io: Io): Promise<NodeFa
   }
 }
 
-/**
- * Loads config and facts, names the ENIs by MAC from the live links, compiles the plan and reads the live state.
- * When the kernel state cannot be read (not root, namespace missing) and a snapshot was given, it plans against an
- * empty node and says so in one line; without a snapshot that is an error (there is no node to plan for).
- */
+/** Loads config and facts, names the ENIs by MAC from the live links and compiles the plan. */
 export async function prepareHostPlan(input: CommandInput): Promise<HostPlanContext> {
   const { values, io } = input;
   const loaded = await loadConfigFromFlags(values, io.env);
@@ -92,12 +88,25 @@ export async function prepareHostPlan(input: CommandInput): Promise<HostPlanCont
     if (error instanceof PlanError) throw new InputError(error.message);
     throw error;
   }
+  return { runner, plan };
+}
+
+/**
+ * The live state the plan is diffed against. When the kernel state cannot be read (not root, namespace missing) and
+ * a snapshot was given, it plans against an empty node and says so in one line; without a snapshot that is an error
+ * (there is no node to plan for).
+ */
+export async function readLiveState(context: HostPlanContext, input: CommandInput): Promise<LiveState> {
   try {
-    return { runner, plan, live: await readForPlan(runner, plan) };
+    return await readForPlan(context.runner, context.plan);
   } catch (error) {
-    if (values.node === undefined) throw error;
+    if (input.values.node === undefined) throw error;
     const reason = (error as Error).message.split('\n')[0];
-    io.stderr(`cannot read the live state (${reason}); planning against an empty node\n`);
-    return { runner, plan, live: emptyLiveState };
+    // Reading iptables, nftables and other namespaces needs root; say so first rather than leave it to the tool's text.
+    const root = process.getuid?.() === 0;
+    input.io.stderr(
+      `cannot read the live state (${root ? '' : 'not root: '}${reason}); planning against an empty node\n`,
+    );
+    return unreadLiveState(root ? 'the read failed' : 'not root');
   }
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { diff } from '../../src/apply/diff.ts';
-import { emptyLiveState, type LiveState } from '../../src/apply/live.ts';
+import { emptyLiveState, type LiveState, unreadLiveState } from '../../src/apply/live.ts';
 import {
   parseIpRoutes,
   parseIpRules,
@@ -91,6 +91,17 @@ test('parse: nft ruleset keeps only the wanted tables, base chains with numeric 
 
 test('diff: nothing to do when the live state is the plan', (t) => {
   t.deepEqual(diff(handPlan(), liveOf()), []);
+});
+
+test('diff: against a kernel that was not read, every change says it is assumed, none claims an observation', (t) => {
+  const observed = diff(handPlan(), emptyLiveState);
+  const assumed = diff(handPlan(), unreadLiveState('not root'));
+  t.true(observed.length > 0);
+  t.deepEqual(
+    assumed.map(({ reason: _, ...change }) => change),
+    observed.map(({ reason: _, ...change }) => change),
+  );
+  for (const change of assumed) t.is(change.reason, 'assumed absent: the live state was not read (not root)');
 });
 
 test('diff: owned leftovers are deleted, foreign objects never appear', (t) => {

@@ -125,3 +125,34 @@ test('--help explains every command; unknown flags exit 1', async (t) => {
   t.is(bad.exitCode, 1);
   t.regex(bad.stderr, /bogus/);
 });
+
+test('validate and simulate count errors the same way: "1 error", "2 errors", never "error(s)"', async (t) => {
+  const one = await run(['validate'], { AWS_VPC_ENI_MTU: '99999' });
+  t.regex(one.stderr, /^configuration is invalid: 1 error, 0 warnings$/m);
+  const two = await run(['simulate', '--instance-type', 't3.small', '--pods', '1'], {
+    AWS_VPC_ENI_MTU: '99999',
+    WARM_IP_TARGET: 'x',
+  });
+  t.is(two.exitCode, 1);
+  t.regex(two.stderr, /^configuration is invalid: 2 errors, 0 warnings$/m);
+  t.notRegex(`${one.stderr}${two.stderr}`, /\(s\)/);
+});
+
+test('plan against a namespace it cannot read says why once, and no change claims what was not observed', async (t) => {
+  const node = new URL('../../examples/nodes/m5-large-single-eni.json', import.meta.url).pathname;
+  const result = await run(['plan', '--netns', 'vc-never-created-0', '--node', node]);
+  t.is(result.exitCode, 0, result.stderr);
+  t.is(result.stderr.match(/cannot read the live state/g)?.length, 1);
+  t.notRegex(result.stdout, /does not exist|\(missing\)|no interface named/);
+  t.regex(result.stdout, /tcp_early_demux = 1 {3}\(assumed absent: the live state was not read \(.+\)\)/);
+});
+
+test('apply names the failed step once: "read failed: …", not "read failed: read failed: …"', async (t) => {
+  const node = new URL('../../examples/nodes/m5-large-single-eni.json', import.meta.url).pathname;
+  // A dry run takes no lock, so the first thing to fail on a missing namespace is the applier's one read.
+  const result = await run(['apply', '--dry-run', '--netns', 'vc-never-created-0', '--node', node]);
+  t.is(result.exitCode, 1);
+  t.regex(result.stderr, /^vpc-cni apply: read failed: ip -n vc-never-created-0 /m);
+  t.is(result.stderr.match(/read failed/g)?.length, 1, result.stderr);
+  t.notRegex(result.stderr, /cannot read the live state/, 'the CLI does not read the live state itself');
+});

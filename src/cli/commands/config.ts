@@ -1,6 +1,7 @@
-import { describeSource, formatIssue } from '../../compiler/settings/index.ts';
+import { describeSource } from '../../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { type Command, outputFormat, outputOption } from '../command.ts';
+import { reportConfigIssues } from '../config-issues.ts';
 
 function display(value: unknown): string {
   if (typeof value === 'string') return value === '' ? '""' : value;
@@ -27,11 +28,7 @@ Exit codes: 0 valid, 1 invalid (the errors are printed on stderr, as by \`vpc-cn
   async run({ values, io }) {
     const output = outputFormat(values);
     const loaded = await loadConfigFromFlags(values, io.env);
-    if (!loaded.ok) {
-      for (const issue of loaded.errors) io.stderr(`${formatIssue(issue)}\n`);
-      return 1;
-    }
-    for (const issue of loaded.warnings) io.stderr(`${formatIssue(issue)}\n`);
+    if (!reportConfigIssues(loaded, io)) return 1;
     const rows = Object.keys(loaded.catalog)
       .sort()
       .map((key) => ({ key, ...loaded.values[key]!, setting: loaded.catalog[key]! }))

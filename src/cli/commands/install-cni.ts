@@ -1,8 +1,8 @@
 import { netconfFromConfig } from '../../agent/conflist.ts';
 import { DEFAULT_AGENT_SOCKET, type InstallReport, installCni } from '../../agent/install-cni.ts';
-import { formatIssue } from '../../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { type Command, outputFormat, outputOption } from '../command.ts';
+import { reportConfigIssues } from '../config-issues.ts';
 
 function flag(values: Record<string, unknown>, name: string): string | undefined {
   const value = values[name];
@@ -50,11 +50,7 @@ Exit codes: 0 installed or already up to date, 1 invalid configuration, a refuse
   async run({ values, io }) {
     const output = outputFormat(values);
     const loaded = await loadConfigFromFlags(values, io.env);
-    if (!loaded.ok) {
-      for (const issue of loaded.errors) io.stderr(`${formatIssue(issue)}\n`);
-      return 1;
-    }
-    for (const issue of loaded.warnings) io.stderr(`${formatIssue(issue)}\n`);
+    if (!reportConfigIssues(loaded, io)) return 1;
     const report = await installCni({
       binDir: flag(values, 'bin-dir') ?? loaded.config.HOST_CNI_BIN_PATH,
       confDir: flag(values, 'conf-dir') ?? loaded.config.HOST_CNI_CONFDIR_PATH,

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Runner } from '../../apply/run.ts';
 import { IptablesMode, type NodeFacts } from '../../compiler/facts.ts';
 import { IMDS_ENDPOINT_VARIABLE, ImdsClient, imdsEndpoint, readNodeFacts } from '../../ipam/cloud/imds.ts';
+import { counted } from '../../lib/counted.ts';
 import { detectIptablesMode, listLinks, withInterfaceNames } from '../../node/host-facts.ts';
 import { type Command, outputFormat, outputOption, UsageError } from '../command.ts';
 
@@ -9,7 +10,7 @@ function summary(facts: NodeFacts): string {
   const rows = facts.enis.map(
     (e) =>
       `  ${(e.interfaceName ?? '?').padEnd(10)} ${e.mac}  card ${e.networkCard} device ${e.deviceNumber}  ${e.interfaceId}  ` +
-      `${e.subnetCidr}  ${e.localIpv4s.length} IPv4, ${e.ipv4Prefixes.length} prefixes, ${e.ipv6s.length} IPv6`,
+      `${e.subnetCidr}  ${e.localIpv4s.length} IPv4, ${counted(e.ipv4Prefixes.length, 'prefix', 'prefixes')}, ${e.ipv6s.length} IPv6`,
   );
   return [
     `${facts.instanceId} (${facts.instanceType}) in ${facts.availabilityZone}, primary ${facts.primaryMac} ${facts.localIpv4}`,

@@ -3,7 +3,7 @@ import { diff } from '../../apply/diff.ts';
 import { renderChangesJson, renderChangesText } from '../../apply/render.ts';
 import { savePlan } from '../../apply/saved.ts';
 import { type Command, outputFormat, outputOption } from '../command.ts';
-import { hostPlanOptions, hostPlanOptionsHelp, InputError, prepareHostPlan } from '../host-plan.ts';
+import { hostPlanOptions, hostPlanOptionsHelp, InputError, prepareHostPlan, readLiveState } from '../host-plan.ts';
 
 export const plan: Command = {
   name: 'plan',
@@ -45,7 +45,7 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 2 changes (--detai
       io.stderr(`vpc-cni plan: ${error.message}\n`);
       return 1;
     }
-    const changes = diff(prepared.plan, prepared.live);
+    const changes = diff(prepared.plan, await readLiveState(prepared, input));
     io.stdout(output === 'json' ? renderChangesJson(changes) : renderChangesText(changes));
     const out = values.out as string | undefined;
     if (out !== undefined) {

@@ -1,7 +1,7 @@
-import { formatIssue } from '../../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { simulate as runSimulation, type SimulationOutcome } from '../../harness/simulate.ts';
 import { type Command, outputFormat, outputOption, UsageError } from '../command.ts';
+import { reportConfigIssues } from '../config-issues.ts';
 
 function envPairs(values: unknown): Record<string, string> {
   const pairs: Record<string, string> = {};
@@ -79,11 +79,7 @@ Exit codes: 0 every pod placed, 1 invalid input or a pod could not be placed (th
     const mode = values.policy;
     if (mode !== 'reference' && mode !== 'surge') throw new UsageError(`--policy must be reference or surge`);
     const loaded = await loadConfigFromFlags(values, { ...io.env, ...envPairs(values.env) });
-    if (!loaded.ok) {
-      for (const issue of loaded.errors) io.stderr(`${formatIssue(issue)}\n`);
-      io.stderr(`configuration is invalid: ${loaded.errors.length} error(s)\n`);
-      return 1;
-    }
+    if (!reportConfigIssues(loaded, io)) return 1;
     const result = await runSimulation({
       instanceType,
       pods,

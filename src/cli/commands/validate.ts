@@ -1,6 +1,7 @@
-import { formatIssue } from '../../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
+import { counted } from '../../lib/counted.ts';
 import { type Command, outputFormat, outputOption } from '../command.ts';
+import { reportConfigIssues } from '../config-issues.ts';
 
 export const validate: Command = {
   name: 'validate',
@@ -25,11 +26,8 @@ Exit codes: 0 valid (warnings allowed), 1 invalid.
     if (output === 'json') {
       io.stdout(`${JSON.stringify({ valid: loaded.ok, errors, warnings: loaded.warnings }, null, 2)}\n`);
     } else {
-      for (const issue of [...errors, ...loaded.warnings]) io.stderr(`${formatIssue(issue)}\n`);
-      const summary = loaded.ok
-        ? `configuration is valid (${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'})`
-        : `configuration is invalid: ${errors.length} error${errors.length === 1 ? '' : 's'}, ${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'}`;
-      (loaded.ok ? io.stdout : io.stderr)(`${summary}\n`);
+      if (reportConfigIssues(loaded, io))
+        io.stdout(`configuration is valid (${counted(loaded.warnings.length, 'warning')})\n`);
     }
     return loaded.ok ? 0 : 1;
   },

@@ -2,6 +2,7 @@
  * One line per plan object, in the words of the tool that shows it (`ip rule`, `ip route`, `iptables -S`): used by the
  * plan text and by the applier's change list (`+ <describe(object)>   (reason)`).
  */
+import { counted } from '../../lib/counted.ts';
 import type { IpRule, NftTable, PlanObject } from '../plan.ts';
 import { iptablesRuleLine } from './iptables.ts';
 
@@ -29,7 +30,7 @@ function familyFlag(family: string): string {
 
 function nftSummary(table: NftTable): string {
   const rules = table.chains.reduce((n, c) => n + c.rules.length, 0);
-  return `nft table ${table.family} ${table.name} (${table.chains.map((c) => c.name).join(', ')}; ${rules} rules)`;
+  return `nft table ${table.family} ${table.name} (${table.chains.map((c) => c.name).join(', ')}; ${counted(rules, 'rule')})`;
 }
 
 export function describe(object: PlanObject): string {

@@ -5,6 +5,7 @@
  * passed, and independently free at most one unneeded ENI. The snapshot is the pool as the engine sees it now (the
  * datastore's ENIs and the facts `poolFacts` takes from the state).
  */
+import { counted } from '../../lib/counted.ts';
 import { deletableEni, growableEnis, releasableCidrs, shouldRemoveExtraEnis } from './enis.ts';
 import { type EngineState, growthHeld } from './loop.ts';
 import { growthNeed, isTooLow, poolStats, releasableCount, warmIpTargetsDefined } from './targets.ts';
@@ -34,7 +35,7 @@ export function decide(state: EngineState, snapshot: PoolSnapshot, now: number, 
 }
 
 function describeNeed(stats: PoolStats, pending: number, policy: WarmPoolPolicy): string {
-  const pods = pending > 0 ? `, ${pending} pods waiting` : '';
+  const pods = pending > 0 ? `, ${counted(pending, 'pod')} waiting` : '';
   if (warmIpTargetsDefined(policy)) {
     return `${stats.available} free / ${stats.total} total < WARM_IP_TARGET=${policy.warmIpTarget} MINIMUM_IP_TARGET=${policy.minimumIpTarget}${pods}`;
   }
