@@ -32,7 +32,10 @@ test('install-cni refuses a relative bin dir and a socket with a .. segment, exi
   t.regex(relative.stderr, /the CNI bin dir "opt\/cni\/bin" is refused: it must be an absolute path/);
   const socket = await run(['--bin-dir', d.bin, '--conf-dir', d.conf, '--socket', '/run/../tmp/agent.sock']);
   t.is(socket.exitCode, 1);
-  t.regex(socket.stderr, /the agent socket "\/run\/\.\.\/tmp\/agent\.sock" is refused: it must not contain a \.\. segment/);
+  t.regex(
+    socket.stderr,
+    /the agent socket "\/run\/\.\.\/tmp\/agent\.sock" is refused: it must not contain a \.\. segment/,
+  );
   t.deepEqual([...(await readdir(d.bin)), ...(await readdir(d.conf))], []);
 });
 
