@@ -34,6 +34,8 @@ async function bed(t: ExecutionContext): Promise<Bed> {
         mtu: 1500,
         ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
       },
+      // Chained as 10-aws.conflist chains it after aws-cni: it must pass the result on with an empty environment.
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
     ],
   };
   await writeFile(join(dir, '10-ptp.conflist'), JSON.stringify(conflist));
@@ -57,7 +59,7 @@ async function bed(t: ExecutionContext): Promise<Bed> {
 }
 
 kernel(
-  `libcni runtime + ptp/host-local: ADD gives two pods addresses that reach each other; DEL removes them${why}`,
+  `libcni runtime + ptp/host-local + portmap: ADD gives two pods addresses that reach each other; DEL removes them${why}`,
   async (t) => {
     const b = await bed(t);
     const version = await b.runtime.version();
