@@ -5,7 +5,7 @@
  */
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { replaceFile } from './atomic-file.ts';
+import { replaceFile } from '../node/atomic-file.ts';
 import { CONFLIST_NAME, type PluginNetconf, renderConflist } from './conflist.ts';
 import { type PluginExecutableOptions, pluginExecutable, sha256File } from './plugin-executable.ts';
 

@@ -13,7 +13,7 @@ export async function renderSettingsModule(): Promise<string> {
   const sorted = Object.fromEntries(Object.keys(catalog).map((key) => [key, catalog[key]]));
   return [
     '// Generated from schema/config.cue by `npm run gen`. Do not edit: change the schema and regenerate.',
-    '// test/compiler/settings/schema-drift.test.ts fails when this file and the schema disagree.',
+    '// test/config/schema.test.ts fails when this file and the schema disagree.',
     `export const settings = ${JSON.stringify(sorted, null, 2)} as const;`,
     '',
   ].join('\n');

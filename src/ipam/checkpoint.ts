@@ -3,11 +3,10 @@
  * are rediscovered), so a node switching from aws-node keeps its pods' addresses and back. Written atomically: a temp
  * file in the same directory, fsync, rename, fsync of the directory.
  */
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, rename } from 'node:fs/promises';
 import { z } from 'zod';
+import { replaceFile } from '../node/atomic-file.ts';
 import type { Owner, OwnerMetadata } from './datastore.ts';
 
 export const CHECKPOINT_VERSION = 'vpc-cni-ipam/1';
@@ -160,31 +159,8 @@ export async function readCheckpoint(path: string): Promise<CheckpointEntry[]> {
 }
 
 /** Writes the checkpoint atomically: a reader sees the old file or the new one, never a torn one. */
-export async function writeCheckpoint(path: string, entries: readonly CheckpointEntry[]): Promise<void> {
-  const dir = dirname(path);
-  const temp = join(dir, `${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const file = await open(temp, 'w', 0o600);
-  try {
-    await file.writeFile(renderCheckpoint(entries));
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await file.close();
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+export function writeCheckpoint(path: string, entries: readonly CheckpointEntry[]): Promise<void> {
+  return replaceFile(path, { data: renderCheckpoint(entries) }, 0o600);
 }
 
 /** Moves an untrusted checkpoint aside (never deleted) so an operator can inspect it. Returns the new path. */

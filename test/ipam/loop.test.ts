@@ -14,21 +14,9 @@ import {
   sweepDue,
 } from '../../src/ipam/policy/loop.ts';
 import type { Action, PoolSnapshot, WarmPoolPolicy } from '../../src/ipam/policy/types.ts';
+import { basePolicy } from './fixtures.ts';
 
-const policy: WarmPoolPolicy = {
-  warmEniTarget: 0,
-  warmIpTarget: 2,
-  minimumIpTarget: 0,
-  warmPrefixTarget: 0,
-  prefixDelegation: false,
-  maxEnis: 3,
-  slotsPerEni: 3,
-  maxPods: 110,
-  skipPrimaryEni: false,
-  minEniLifetimeMs: 60_000,
-  decreaseIntervalMs: 30_000,
-  mode: 'reference',
-};
+const policy: WarmPoolPolicy = { ...basePolicy, warmEniTarget: 0, warmIpTarget: 2 };
 const emptyPool: PoolSnapshot = {
   enis: [{ id: 'eni-0', deviceNumber: 0, primary: true, ageMs: 3_600_000, cidrs: [] }],
   pendingPods: 0,

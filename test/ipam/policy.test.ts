@@ -16,6 +16,7 @@ import {
   shortfall,
 } from '../../src/ipam/policy/targets.ts';
 import type { Action, CidrState, EniState, PoolSnapshot, WarmPoolPolicy } from '../../src/ipam/policy/types.ts';
+import { basePolicy } from './fixtures.ts';
 
 // ---- named-field tables for the arithmetic -------------------------------------------------------------------------
 
@@ -52,20 +53,7 @@ test(
 
 // ---- snapshots -----------------------------------------------------------------------------------------------------
 
-const base: WarmPoolPolicy = {
-  warmEniTarget: 1,
-  warmIpTarget: 0,
-  minimumIpTarget: 0,
-  warmPrefixTarget: 0,
-  prefixDelegation: false,
-  maxEnis: 3,
-  slotsPerEni: 3,
-  maxPods: 110,
-  skipPrimaryEni: false,
-  minEniLifetimeMs: 60_000,
-  decreaseIntervalMs: 30_000,
-  mode: 'reference',
-};
+const base = basePolicy;
 
 interface EniSpec {
   readonly device: number;

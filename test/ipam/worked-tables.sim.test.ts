@@ -1,6 +1,5 @@
 /**
- * The reference docs' worked tables (aws-vpc-cni-ipam.md §2.10: docs/eni-and-ip-target.md and
- * docs/prefix-and-ip-target.md), produced by the real engine against the EC2 simulator: pods are added one at a time,
+ * The Amazon VPC CNI's worked tables (its repository's docs/eni-and-ip-target.md and docs/prefix-and-ip-target.md), produced by the real engine against the EC2 simulator: pods are added one at a time,
  * the pool settles, and the ENIs/addresses EC2 ends up holding must match the table row.
  */
 import test, { type ExecutionContext } from 'ava';
@@ -63,7 +62,7 @@ const WARM_2_MIN_5 = { WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '5' };
 const WARM_5_MIN_10 = { WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' };
 const PD = { ENABLE_PREFIX_DELEGATION: 'true' };
 
-// docs/eni-and-ip-target.md
+// The Amazon VPC CNI's docs/eni-and-ip-target.md
 const secondary: Array<[string, Record<string, string>, number, number[], number]> = [
   ['t3.small', WARM_ENI_1, 0, [3], 3],
   ['t3.small', WARM_ENI_1, 5, [3, 3, 3], 4],
@@ -93,8 +92,8 @@ for (const [instanceType, env, pods, ipsPerEni, unused] of secondary) {
   });
 }
 
-// docs/prefix-and-ip-target.md. Rows the reference notes call doc artefacts (a second ENI with 0 prefixes on
-// p3dn.24xlarge, "1 (sic)" prefix for 7/20 with 0 pods) are stated as ipamd's code computes them.
+// The Amazon VPC CNI's docs/prefix-and-ip-target.md. Rows the reference notes call doc artefacts (a second ENI with 0
+// prefixes on p3dn.24xlarge, "1 (sic)" prefix for 7/20 with 0 pods) are stated as ipamd's code computes them.
 const prefix: Array<[string, Record<string, string>, number, number[], number[], number]> = [
   ['t3.small', { WARM_PREFIX_TARGET: '1' }, 0, [1], [0], 16],
   ['t3.small', { WARM_PREFIX_TARGET: '1' }, 5, [2], [5], 27],

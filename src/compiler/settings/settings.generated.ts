@@ -1,5 +1,5 @@
 // Generated from schema/config.cue by `npm run gen`. Do not edit: change the schema and regenerate.
-// test/compiler/settings/schema-drift.test.ts fails when this file and the schema disagree.
+// test/config/schema.test.ts fails when this file and the schema disagree.
 export const settings = {
   "AWS_VPC_K8S_CNI_EXTERNALSNAT": {
     "doc": "SNAT is done outside the node (NAT gateway): no SNAT chain rules, no connmark; the fwmark rule stays only with NodePort support.",

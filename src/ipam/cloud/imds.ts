@@ -219,7 +219,7 @@ export function nodeFactsFromImds(replies: ImdsReplies, source: string): NodeFac
 
 /**
  * Reads every fact the host plan needs from IMDS. Interface names are not known to IMDS: resolve them by MAC
- * (`src/node/interfaces.ts`) before compiling a plan.
+ * (`withInterfaceNames` in src/node/host-facts.ts) before compiling a plan.
  */
 export async function readNodeFacts(client: ImdsClient | string): Promise<NodeFacts> {
   const imds = typeof client === 'string' ? new ImdsClient({ endpoint: client }) : client;

@@ -11,7 +11,7 @@ export interface Filterable {
  * Keeps the items every filter matches (values of one filter are ORed, filters ANDed, `*` and `?` are wildcards),
  * as EC2 does. An unknown filter name is an error, not an empty match, so a typo cannot pass as "nothing found".
  */
-export function applyFilters<T>(items: readonly T[], filters: readonly Filter[], view: (item: T) => Filterable): T[] {
+function applyFilters<T>(items: readonly T[], filters: readonly Filter[], view: (item: T) => Filterable): T[] {
   if (filters.length === 0) return [...items];
   const known = items.length > 0 ? Object.keys(view(items[0]!).fields) : [];
   for (const filter of filters) {
@@ -54,12 +54,7 @@ function wildcard(pattern: string): RegExp {
  * `MaxResults`/`NextToken` paging. The token is opaque to clients; here it is the offset, encoded so clients do not
  * learn to parse it. Asking for ids and a page size at once is refused, as EC2 refuses it.
  */
-export function paginate<T>(
-  items: readonly T[],
-  params: QueryParams,
-  idsGiven: boolean,
-  limits = { min: 5, max: 1000 },
-) {
+function paginate<T>(items: readonly T[], params: QueryParams, idsGiven: boolean, limits = { min: 5, max: 1000 }) {
   const maxResults = params.int('MaxResults', limits.min, limits.max);
   if (maxResults !== undefined && idsGiven) {
     throw invalidCombination('The parameter MaxResults cannot be used with the parameter for resource ids.');
@@ -80,13 +75,26 @@ function decodeToken(token: string): number {
 }
 
 /** Resolves explicitly requested ids (`NetworkInterfaceId.N`, …); any unknown id fails the whole request. */
-export function selectByIds<T>(
-  ids: readonly string[],
-  all: ReadonlyMap<string, T>,
-  missing: (id: string) => Error,
-): T[] {
+function selectByIds<T>(ids: readonly string[], all: ReadonlyMap<string, T>, missing: (id: string) => Error): T[] {
   if (ids.length === 0) return [...all.values()];
   return ids.map((id) => all.get(id) ?? throwIt(missing(id)));
+}
+
+/**
+ * The pipeline every Describe* action follows, as EC2 does: the ids asked for in `idParam.N` (an unknown one fails the
+ * request), then `narrow` (an action's own selectors, e.g. `GroupName.N`), then `Filter.N`, then one page.
+ */
+export function describePage<T>(
+  params: QueryParams,
+  idParam: string,
+  all: ReadonlyMap<string, T>,
+  missing: (id: string) => Error,
+  view: (item: T) => Filterable,
+  narrow: (items: T[]) => T[] = (items) => items,
+) {
+  const ids = params.list(idParam);
+  const matching = applyFilters(narrow(selectByIds(ids, all, missing)), params.filters(), view);
+  return paginate(matching, params, ids.length > 0);
 }
 
 function throwIt(error: Error): never {

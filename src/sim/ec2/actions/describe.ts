@@ -3,7 +3,7 @@ import { ipv6Limit, prefixDelegationSupported } from '../../../lib/instance-limi
 import type { Cloud } from '../../model/cloud.ts';
 import type { Instance } from '../../model/eni.ts';
 import { notFound } from '../errors.ts';
-import { applyFilters, paginate, selectByIds } from '../filters.ts';
+import { describePage } from '../filters.ts';
 import { privateDnsName, renderEni, tagSet } from '../render.ts';
 import { describeClass, type Ec2Action } from './action.ts';
 
@@ -12,20 +12,23 @@ export const describeInstances: Ec2Action = {
   latency: 'describe',
   throttle: describeClass('InstanceId'),
   run(cloud, params) {
-    const ids = params.list('InstanceId');
-    const selected = selectByIds(ids, cloud.instances, (id) => notFound('instance', id));
-    const matching = applyFilters(selected, params.filters(), (instance) => ({
-      fields: {
-        'instance-id': [instance.id],
-        'instance-type': [instance.type],
-        'availability-zone': [instance.zone],
-        'subnet-id': [instance.subnetId],
-        'vpc-id': [cloud.vpcId],
-        'instance-state-name': ['running'],
-      },
-      tags: new Map(),
-    }));
-    const { page, nextToken } = paginate(matching, params, ids.length > 0);
+    const { page, nextToken } = describePage(
+      params,
+      'InstanceId',
+      cloud.instances,
+      (id) => notFound('instance', id),
+      (instance) => ({
+        fields: {
+          'instance-id': [instance.id],
+          'instance-type': [instance.type],
+          'availability-zone': [instance.zone],
+          'subnet-id': [instance.subnetId],
+          'vpc-id': [cloud.vpcId],
+          'instance-state-name': ['running'],
+        },
+        tags: new Map(),
+      }),
+    );
     return {
       reservationSet: page.map((instance) => ({
         reservationId: `r-${instance.id.slice(2)}`,
@@ -99,19 +102,22 @@ export const describeSubnets: Ec2Action = {
   latency: 'describe',
   throttle: describeClass('SubnetId'),
   run(cloud, params) {
-    const ids = params.list('SubnetId');
-    const selected = selectByIds(ids, cloud.subnets, (id) => notFound('subnet', id));
-    const matching = applyFilters(selected, params.filters(), (subnet) => ({
-      fields: {
-        'subnet-id': [subnet.id],
-        'vpc-id': [subnet.vpcId],
-        'availability-zone': [subnet.zone],
-        'cidr-block': [subnet.cidrBlock],
-        state: ['available'],
-      },
-      tags: subnet.tags,
-    }));
-    const { page, nextToken } = paginate(matching, params, ids.length > 0);
+    const { page, nextToken } = describePage(
+      params,
+      'SubnetId',
+      cloud.subnets,
+      (id) => notFound('subnet', id),
+      (subnet) => ({
+        fields: {
+          'subnet-id': [subnet.id],
+          'vpc-id': [subnet.vpcId],
+          'availability-zone': [subnet.zone],
+          'cidr-block': [subnet.cidrBlock],
+          state: ['available'],
+        },
+        tags: subnet.tags,
+      }),
+    );
     return {
       subnetSet: page.map((subnet) => ({
         subnetId: subnet.id,
@@ -147,15 +153,18 @@ export const describeSecurityGroups: Ec2Action = {
   latency: 'describe',
   throttle: describeClass('GroupId'),
   run(cloud, params) {
-    const ids = params.list('GroupId');
-    const selected = selectByIds(ids, cloud.securityGroups, (id) => notFound('group', id));
     const names = params.list('GroupName');
-    const named = names.length === 0 ? selected : selected.filter((group) => names.includes(group.name));
-    const matching = applyFilters(named, params.filters(), (group) => ({
-      fields: { 'group-id': [group.id], 'group-name': [group.name], 'vpc-id': [group.vpcId] },
-      tags: group.tags,
-    }));
-    const { page, nextToken } = paginate(matching, params, ids.length > 0);
+    const { page, nextToken } = describePage(
+      params,
+      'GroupId',
+      cloud.securityGroups,
+      (id) => notFound('group', id),
+      (group) => ({
+        fields: { 'group-id': [group.id], 'group-name': [group.name], 'vpc-id': [group.vpcId] },
+        tags: group.tags,
+      }),
+      (groups) => (names.length === 0 ? groups : groups.filter((group) => names.includes(group.name))),
+    );
     return {
       securityGroupInfo: page.map((group) => ({
         groupId: group.id,

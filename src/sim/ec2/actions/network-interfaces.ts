@@ -2,7 +2,7 @@ import type { Cloud } from '../../model/cloud.ts';
 import type { Eni } from '../../model/eni.ts';
 import { eniStatus } from '../../model/eni.ts';
 import { invalidParameter, notFound } from '../errors.ts';
-import { applyFilters, paginate, selectByIds } from '../filters.ts';
+import { describePage } from '../filters.ts';
 import { invalidCombination, type QueryParams } from '../query.ts';
 import { renderEni } from '../render.ts';
 import { describeClass, type Ec2Action, mutating } from './action.ts';
@@ -12,10 +12,13 @@ export const describeNetworkInterfaces: Ec2Action = {
   latency: 'describe',
   throttle: describeClass('NetworkInterfaceId'),
   run(cloud, params) {
-    const ids = params.list('NetworkInterfaceId');
-    const selected = selectByIds(ids, cloud.enis, (id) => notFound('networkInterface', id));
-    const matching = applyFilters(selected, params.filters(), (eni) => ({ fields: eniFields(eni), tags: eni.tags }));
-    const { page, nextToken } = paginate(matching, params, ids.length > 0);
+    const { page, nextToken } = describePage(
+      params,
+      'NetworkInterfaceId',
+      cloud.enis,
+      (id) => notFound('networkInterface', id),
+      (eni) => ({ fields: eniFields(eni), tags: eni.tags }),
+    );
     return { networkInterfaceSet: page.map((eni) => renderEni(cloud, eni)), nextToken };
   },
 };
