@@ -11,7 +11,7 @@ import type { Config } from '../compiler/settings/index.ts';
 import { instanceTypeLimits } from '../data/instance-limits.ts';
 import { Ec2Api } from '../ipam/cloud/client.ts';
 import { Ec2Allocator } from '../ipam/cloud/ec2.ts';
-import { ImdsClient } from '../ipam/cloud/imds.ts';
+import { ImdsClient, readIpamNode } from '../ipam/cloud/imds.ts';
 import type { Clock } from '../ipam/cloud/rate.ts';
 import type { Owner } from '../ipam/datastore.ts';
 import { type EngineOptions, IpamEngine } from '../ipam/engine.ts';
@@ -84,21 +84,25 @@ export function limitsOf(instanceType: string): InstanceLimits {
 
 /** Starts simulators (unless given) and an engine for one node; `close()` stops what it started. */
 export async function startNode(options: NodeOptions): Promise<SimNode> {
-  const limits = limitsOf(options.instanceType);
   const config = options.config;
-  const computed = nodeMaxPods(options.instanceType, limits, config);
+  const sims =
+    options.sims ?? (await startSimulators({ instanceType: options.instanceType, throttle: false, ...options.sim }));
+  // Like the agent: the node is learnt over IMDS (here the simulator's), never handed over by the simulator.
+  const imds = new ImdsClient({ endpoint: sims.imdsUrl });
+  const node = await readIpamNode(imds);
+  const instanceType = node.facts.instanceType;
+  const limits = limitsOf(instanceType);
+  const computed = nodeMaxPods(instanceType, limits, config);
   const { policy, notes } = warmPoolPolicy(config, limits, {
     maxPods: options.maxPods ?? computed.maxPods,
     mode: options.mode ?? 'reference',
     ...REFERENCE_TIMINGS,
   });
-  const sims =
-    options.sims ?? (await startSimulators({ instanceType: options.instanceType, throttle: false, ...options.sim }));
   const clock = options.clock ?? new VirtualClock();
   const dir = options.checkpointPath === undefined ? await mkdtemp(join(tmpdir(), 'vc-ipam-sim-')) : undefined;
   const api = new Ec2Api({
     endpoint: sims.ec2Url,
-    region: sims.region,
+    region: node.facts.region,
     credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
     bucket: options.bucket ?? { ratePerSecond: 20, burst: 40 },
     backoff: options.retryClock === undefined ? { baseMs: 200, maxMs: 20_000 } : { baseMs: 20, maxMs: 500 },
@@ -114,10 +118,10 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
     : undefined;
   const allocator = new Ec2Allocator(api, {
     ...(eniConfig !== undefined ? { eniConfig } : {}),
-    instanceId: sims.instance.id,
-    vpcId: sims.model.vpcId,
-    zone: sims.instance.zone,
-    primarySubnetId: sims.instance.subnetId,
+    instanceId: node.facts.instanceId,
+    vpcId: node.vpcId,
+    zone: node.facts.availabilityZone,
+    primarySubnetId: node.primarySubnetId,
     clusterName: config.CLUSTER_NAME,
     additionalTags: config.ADDITIONAL_ENI_TAGS,
     subnetDiscovery: config.ENABLE_SUBNET_DISCOVERY,
@@ -129,8 +133,8 @@ export async function startNode(options: NodeOptions): Promise<SimNode> {
     allocator,
     api,
     clock,
-    primaryEniId: sims.instance.primaryEniId,
-    imds: new ImdsClient({ endpoint: sims.imdsUrl }),
+    primaryEniId: node.primaryEniId,
+    imds,
     leakSweep: !config.DISABLE_LEAKED_ENI_CLEANUP,
     ...(options.podRoutes !== undefined ? { podRoutes: options.podRoutes } : {}),
   });

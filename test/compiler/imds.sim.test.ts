@@ -1,7 +1,9 @@
 /** The IMDSv2 client against the IMDS simulator: token flow, every fact, timeouts and the unreachable error. */
 import { createServer } from 'node:net';
 import test from 'ava';
-import { ImdsClient, ImdsError, readNodeFacts } from '../../src/ipam/cloud/imds.ts';
+import { testConfig } from '../../src/compiler/settings/index.ts';
+import { startNode } from '../../src/harness/simulate.ts';
+import { ImdsClient, ImdsError, readIpamNode, readNodeFacts } from '../../src/ipam/cloud/imds.ts';
 import { startSimulators } from '../../src/sim/index.ts';
 
 test('readNodeFacts reads the node and every attached ENI from IMDSv2', async (t) => {
@@ -56,4 +58,31 @@ test('nothing listening: unreachable, naming the endpoint', async (t) => {
   });
   t.is(error.kind, 'unreachable');
   t.regex(error.message, new RegExp(`^IMDS unreachable at ${endpoint}: .*ECONNREFUSED`));
+});
+
+test('readIpamNode: the agent learns instance, VPC, primary ENI and subnet from IMDS alone', async (t) => {
+  const sims = await startSimulators({ instanceType: 't3.small' });
+  t.teardown(() => sims.close());
+  const node = await readIpamNode(new ImdsClient({ endpoint: sims.imdsUrl }));
+  t.like(node, {
+    vpcId: sims.model.vpcId,
+    primaryEniId: sims.instance.primaryEniId,
+    primarySubnetId: sims.instance.subnetId,
+  });
+  t.like(node.facts, { instanceId: sims.instance.id, instanceType: 't3.small', availabilityZone: sims.instance.zone });
+});
+
+test("the simulate harness learns its node over the simulator's IMDS, as the agent would", async (t) => {
+  const sims = await startSimulators({ instanceType: 't3.small', throttle: false });
+  t.teardown(() => sims.close());
+  const before = sims.audit.count({ service: 'imds' });
+  const node = await startNode({ instanceType: 't3.small', config: testConfig({}), sims });
+  t.teardown(() => node.close());
+  t.true(sims.audit.count({ service: 'imds' }) > before);
+  t.true(
+    sims.audit.count({
+      service: 'imds',
+      action: `GET /latest/meta-data/network/interfaces/macs/${sims.model.eni(sims.instance.primaryEniId).mac}/vpc-id`,
+    }) >= 1,
+  );
 });

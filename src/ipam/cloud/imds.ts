@@ -5,7 +5,7 @@
  * `IMDS unreachable at http://169.254.169.254: ...`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type NodeFacts, type NodeFactsInput, parseNodeFacts } from '../../compiler/facts.ts';
+import { type NodeFacts, type NodeFactsInput, parseNodeFacts, primaryEni } from '../../compiler/facts.ts';
 
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 /** The standard AWS SDK variable for the IMDS endpoint. */
@@ -254,4 +254,27 @@ export async function readNodeFacts(client: ImdsClient | string): Promise<NodeFa
     ]),
   );
   return nodeFactsFromImds(replies, `IMDS at ${imds.endpoint}`);
+}
+
+/** What the IPAM engine must know of its node before it can talk to EC2, all of it learnt from IMDS at start. */
+export interface IpamNode {
+  readonly facts: NodeFacts;
+  readonly vpcId: string;
+  readonly primaryEniId: string;
+  readonly primarySubnetId: string;
+}
+
+/** The node as the agent learns it: every fact from IMDS, plus the VPC of the primary ENI (`vpc-id`). */
+export async function readIpamNode(client: ImdsClient): Promise<IpamNode> {
+  const facts = await readNodeFacts(client);
+  const primary = primaryEni(facts);
+  const vpcId = await client.get(`network/interfaces/macs/${facts.primaryMac}/vpc-id`);
+  if (!/^vpc-[0-9a-f]{1,32}$/.test(vpcId)) {
+    throw new ImdsError(
+      'http',
+      `${client.endpoint}/latest/meta-data/network/interfaces/macs/${facts.primaryMac}/vpc-id`,
+      `IMDS vpc-id ${JSON.stringify(vpcId.slice(0, 40))} is not a VPC id such as vpc-0abc123`,
+    );
+  }
+  return { facts, vpcId, primaryEniId: primary.interfaceId, primarySubnetId: primary.subnetId };
 }
