@@ -85,14 +85,18 @@ export interface CniRuntimeOptions {
   readonly binDirs: readonly string[];
   /** libcni's result cache: the test's own directory, never /var/lib/cni. */
   readonly cacheDir: string;
-  /** The namespace the runtime runs in: the node's host network. */
-  readonly nodeNetns: string;
+  /** The namespace the runtime runs in: the node's host network (default: this process's). */
+  readonly nodeNetns?: string;
 }
 
 export interface CniRuntime {
   add(pod: PodAttachment): Promise<CniReply>;
   check(pod: PodAttachment): Promise<CniReply>;
   del(pod: PodAttachment): Promise<CniReply>;
+  /** CNI 1.1 GC: every attachment not in `valid` may be released (lists of cniVersion ≥ 1.1.0 only). */
+  gc(valid: readonly { containerId: string; ifName?: string }[]): Promise<CniReply>;
+  /** CNI 1.1 STATUS: can the network take ADDs (lists of cniVersion ≥ 1.1.0 only). */
+  status(): Promise<CniReply>;
   version(): Promise<CniReply>;
 }
 
@@ -109,7 +113,8 @@ export async function cniRuntime(opts: CniRuntimeOptions): Promise<CniRuntime> {
     opts.cacheDir,
   ];
   const run = async (args: readonly string[]): Promise<CniReply> => {
-    const result = await execa(IP, ['netns', 'exec', opts.nodeNetns, exe, ...base, ...args], {
+    const [file, ...inNetns] = opts.nodeNetns === undefined ? [exe] : [IP, 'netns', 'exec', opts.nodeNetns, exe];
+    const result = await execa(file!, [...inNetns, ...base, ...args], {
       env: {},
       extendEnv: false,
       reject: false,
@@ -142,6 +147,8 @@ export async function cniRuntime(opts: CniRuntimeOptions): Promise<CniRuntime> {
     add: (p) => run(pod(p, 'ADD')),
     check: (p) => run(pod(p, 'CHECK')),
     del: (p) => run(pod(p, 'DEL')),
+    gc: (valid) => run(['-valid', valid.map((v) => `${v.containerId}/${v.ifName ?? 'eth0'}`).join(','), 'GC']),
+    status: () => run(['STATUS']),
     version: () => run(['VERSION']),
   };
 }
