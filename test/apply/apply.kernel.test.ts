@@ -1,14 +1,13 @@
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { apply } from '../../src/apply/apply.ts';
 import { diff } from '../../src/apply/diff.ts';
 import { ApplyError } from '../../src/apply/errors.ts';
 import { readForPlan } from '../../src/apply/read.ts';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
 import type { HostPlan } from '../../src/compiler/plan.ts';
-import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
+import { addVeth, createNetns, type TestNetns } from '../helpers/netns.ts';
 import { handPlan } from './fixtures.ts';
-
-const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
 
 /** A node namespace: eth0 (primary, addressed) and eth1 (secondary, bare) with the fixture's MACs, two pod veths. */
 async function node(t: ExecutionContext): Promise<{ ns: TestNetns; vpc: TestNetns; runner: Runner }> {

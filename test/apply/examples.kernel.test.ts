@@ -1,16 +1,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { EXAMPLE_PAIRS, exampleConfig, examplePath } from '../../scripts/examples.ts';
 import { main } from '../../src/cli/main.ts';
 import { compileHostPlan } from '../../src/compiler/compile.ts';
 import { type NodeFacts, parseNodeFacts } from '../../src/compiler/facts.ts';
 import { ipBatchLine, iptablesRuleLine, ruleSelector } from '../../src/compiler/render/index.ts';
 import { prefixLength } from '../../src/lib/address.ts';
-import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
-
-const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
+import { kernelTest as kernel } from '../helpers/needs.ts';
+import { addVeth, createNetns, type TestNetns } from '../helpers/netns.ts';
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -1,12 +1,10 @@
-import test from 'ava';
 import { apply } from '../../src/apply/apply.ts';
 import { diff } from '../../src/apply/diff.ts';
 import { readForPlan } from '../../src/apply/read.ts';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
-import { addVeth, canCreateNetns, createNetns } from '../helpers/netns.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
+import { addVeth, createNetns } from '../helpers/netns.ts';
 import { handPlan } from './fixtures.ts';
-
-const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
 
 /** Foreign rules in every quoting form iptables-save prints: bare quotes, escaped quotes, spaces, odd comments. */
 const FOREIGN: readonly (readonly string[])[] = [

@@ -1,16 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { apply } from '../../src/apply/apply.ts';
 import { diff } from '../../src/apply/diff.ts';
 import { readForPlan } from '../../src/apply/read.ts';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
-import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
+import { addVeth, createNetns, type TestNetns } from '../helpers/netns.ts';
 import { handPlan } from './fixtures.ts';
-
-const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
 
 async function node(t: ExecutionContext): Promise<TestNetns> {
   const [ns, vpc] = await Promise.all([createNetns(t, 'lock'), createNetns(t, 'lockvpc')]);

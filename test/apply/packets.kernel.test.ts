@@ -1,10 +1,11 @@
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { apply } from '../../src/apply/apply.ts';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
 import { compileHostPlan, hostVethName, type PodAssignment } from '../../src/compiler/compile.ts';
 import { type Eni, type NodeFacts, parseNodeFacts } from '../../src/compiler/facts.ts';
 import { testConfig } from '../../src/compiler/settings/index.ts';
-import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
+import { addVeth, createNetns, type TestNetns } from '../helpers/netns.ts';
 
 /**
  * Packets through a compiled and applied host plan. Four namespaces:
@@ -19,8 +20,6 @@ import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers
  * records the source address and ingress interface of the echo requests it received (delivered, or forwarded by the
  * router) in nftables sets, the test's packet capture; conntrack in the node shows the translation and the mark.
  */
-
-const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
 
 const PRIMARY_MAC = '02:00:00:00:0a:10';
 const PRIMARY_IP = '10.0.1.10';

@@ -1,12 +1,11 @@
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { apply } from '../../src/apply/apply.ts';
 import { ApplyError } from '../../src/apply/errors.ts';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
 import type { HostPlan } from '../../src/compiler/plan.ts';
-import { addVeth, canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
+import { addVeth, createNetns, type TestNetns } from '../helpers/netns.ts';
 import { handPlan } from './fixtures.ts';
-
-const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
 
 async function node(t: ExecutionContext): Promise<TestNetns> {
   const [ns, vpc] = await Promise.all([createNetns(t, 'tamper'), createNetns(t, 'tampervpc')]);

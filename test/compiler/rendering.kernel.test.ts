@@ -5,7 +5,6 @@
  * Runs as root in its own namespace `vc-render-<hex>`, removed even on failure.
  */
 import { randomBytes } from 'node:crypto';
-import test from 'ava';
 import { execa } from 'execa';
 import type { HostPlan, IptablesRule, NftTable } from '../../src/compiler/plan.ts';
 import {
@@ -16,6 +15,7 @@ import {
   renderNftReplace,
   renderNftTable,
 } from '../../src/compiler/render/index.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
 import { planVariants } from './fixtures.ts';
 
 const netns = `vc-render-${randomBytes(4).toString('hex')}`;
@@ -24,10 +24,10 @@ const NFT = '/usr/sbin/nft';
 const inNetns = (file: string, args: string[], input?: string) =>
   execa('ip', ['netns', 'exec', netns, file, ...args], input === undefined ? {} : { input });
 
-test.before(async () => {
+kernel.before(async () => {
   await execa('ip', ['netns', 'add', netns]);
 });
-test.after.always(async () => {
+kernel.afterAlways(async () => {
   await execa('ip', ['netns', 'del', netns], { reject: false });
 });
 
@@ -49,7 +49,7 @@ const backends = [
 ] as const;
 
 for (const backend of backends) {
-  test.serial(`${backend.restore}: every planned rule reads back from ${backend.save} verbatim`, async (t) => {
+  kernel.serial(`${backend.restore}: every planned rule reads back from ${backend.save} verbatim`, async (t) => {
     const rules = unique(
       variants.flatMap((v) => v.plan.iptablesRules.filter((r) => r.family === backend.family)),
       (r) => `${r.table} ${iptablesRuleLine(r, 'append')}`,
@@ -91,7 +91,7 @@ for (const backend of backends) {
   });
 }
 
-test.serial(
+kernel.serial(
   'nft -f of each planned table reads back from nft -s list table verbatim, and replaces atomically',
   async (t) => {
     const tables = unique(
@@ -112,7 +112,7 @@ test.serial(
   },
 );
 
-test.serial('ip -batch lines of a three-ENI plan with pods are accepted and read back', async (t) => {
+kernel.serial('ip -batch lines of a three-ENI plan with pods are accepted and read back', async (t) => {
   const plan: HostPlan = variants.find((v) => v.name === 'defaults')!.plan;
   // ENIs are emulated by veth links named like the snapshot's interfaces; pods by host veths.
   const links = [...plan.links.map((l) => l.name), ...plan.routes.filter((r) => r.table === 254).map((r) => r.dev)];

@@ -1,13 +1,13 @@
 /** Interface names are found by MAC in the live kernel (own namespace `vc-facts-<hex>`, removed even on failure). */
 import { randomBytes } from 'node:crypto';
-import test from 'ava';
 import { execa } from 'execa';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
 import { compileHostPlan } from '../../src/compiler/compile.ts';
 import { listLinks, withInterfaceNames } from '../../src/node/host-facts.ts';
 import { exampleNode, ipv4Config } from '../compiler/fixtures.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
 
-test('ENIs get the names of the links carrying their MACs, whatever the names are', async (t) => {
+kernel('ENIs get the names of the links carrying their MACs, whatever the names are', async (t) => {
   const netns = `vc-facts-${randomBytes(4).toString('hex')}`;
   await execa('ip', ['netns', 'add', netns]);
   t.teardown(() => execa('ip', ['netns', 'del', netns], { reject: false }));

@@ -13,6 +13,7 @@ import {
 import test from 'ava';
 import { execa } from 'execa';
 import { startSimulators } from '../../src/sim/index.ts';
+import { testNeeding } from '../helpers/needs.ts';
 
 const ENICONFIGS = { group: 'crd.k8s.amazonaws.com', version: 'v1alpha1', plural: 'eniconfigs' };
 
@@ -146,28 +147,25 @@ test('a watch resumes from a resourceVersion, gets bookmarks, and lists pods by 
 
 const kubectl = '/usr/bin/kubectl';
 const hasKubectl = existsSync(kubectl);
-(hasKubectl ? test : test.skip)(
-  `kubectl get nodes works against the API${hasKubectl ? '' : ' (skipped: no kubectl on this machine)'}`,
-  async (t) => {
-    const sims = await startSimulators();
-    t.teardown(() => sims.close());
-    const { stdout } = await execa(kubectl, ['--kubeconfig', sims.kubeconfigPath, 'get', 'nodes']);
-    const [header, row] = stdout.split('\n');
-    t.regex(header!, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
-    t.regex(row!, new RegExp(`^${sims.nodeName.replaceAll('.', '\\.')}\\s+Ready\\s`));
-    const taint = await execa(kubectl, [
-      '--kubeconfig',
-      sims.kubeconfigPath,
-      'taint',
-      'node',
-      sims.nodeName,
-      'ip-exhausted=true:NoSchedule',
-    ]);
-    t.regex(taint.stdout, /tainted/);
-    const eniConfigs = await execa(kubectl, ['--kubeconfig', sims.kubeconfigPath, 'get', 'eniconfigs', '-o', 'name']);
-    t.deepEqual(eniConfigs.stdout.split('\n'), [
-      'eniconfig.crd.k8s.amazonaws.com/us-west-2a',
-      'eniconfig.crd.k8s.amazonaws.com/us-west-2b',
-    ]);
-  },
-);
+testNeeding(hasKubectl, 'no kubectl on this machine')('kubectl get nodes works against the API', async (t) => {
+  const sims = await startSimulators();
+  t.teardown(() => sims.close());
+  const { stdout } = await execa(kubectl, ['--kubeconfig', sims.kubeconfigPath, 'get', 'nodes']);
+  const [header, row] = stdout.split('\n');
+  t.regex(header!, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
+  t.regex(row!, new RegExp(`^${sims.nodeName.replaceAll('.', '\\.')}\\s+Ready\\s`));
+  const taint = await execa(kubectl, [
+    '--kubeconfig',
+    sims.kubeconfigPath,
+    'taint',
+    'node',
+    sims.nodeName,
+    'ip-exhausted=true:NoSchedule',
+  ]);
+  t.regex(taint.stdout, /tainted/);
+  const eniConfigs = await execa(kubectl, ['--kubeconfig', sims.kubeconfigPath, 'get', 'eniconfigs', '-o', 'name']);
+  t.deepEqual(eniConfigs.stdout.split('\n'), [
+    'eniconfig.crd.k8s.amazonaws.com/us-west-2a',
+    'eniconfig.crd.k8s.amazonaws.com/us-west-2b',
+  ]);
+});

@@ -7,18 +7,16 @@ import {
   type EC2Client,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { type SimNode, type Simulators, startSimulators } from '../../src/sim/index.ts';
-import { canCreateNetns } from '../helpers/netns.ts';
+import { kernelTest as kernel } from '../helpers/needs.ts';
 import { ec2Client } from './ec2-client.ts';
 
 /**
  * The simulated node in real namespaces: eth0 as the instance boots with it, ENIs hot-plugged and unplugged as EC2
  * attaches and detaches them, and the VPC fabric routing each address to the ENI that holds it.
  */
-
-const kernel = canCreateNetns ? test : test.skip; // creating namespaces needs root
 
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
