@@ -64,6 +64,14 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/lib/' },
     },
     {
+      name: 'programs-on-top',
+      severity: 'error',
+      comment:
+        'The vpc-cni command (src/cli) starts the programs, the agent and the simulate harness; no stage below imports them or the command.',
+      from: { path: '^src/([^/]+)/', pathNot: '^src/cli/' },
+      to: { path: '^src/(cli|agent|harness)/', pathNot: '^src/$1/' },
+    },
+    {
       name: 'ipam-not-simulator',
       severity: 'error',
       comment:
