@@ -17,9 +17,9 @@ import type { Owner } from '../ipam/datastore.ts';
 import { type EngineOptions, IpamEngine } from '../ipam/engine.ts';
 import { REFERENCE_TIMINGS, warmPoolPolicy } from '../ipam/policy/limits.ts';
 import { type NodeMaxPods, nodeMaxPods } from '../ipam/policy/max-pods.ts';
-import { formatReason, type ShortageReason } from '../ipam/policy/reasons.ts';
 import type { WarmPoolPolicy } from '../ipam/policy/types.ts';
 import type { InstanceLimits } from '../lib/instance-limits.ts';
+import { formatReason, type ShortageReason } from '../lib/shortage.ts';
 import { type SimulatorOptions, type Simulators, startSimulators } from '../sim/index.ts';
 
 /** ipamd's pool loop period. */

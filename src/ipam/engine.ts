@@ -5,6 +5,7 @@
  * clock, so tests and `vpc-cni simulate` drive the loop step by step.
  */
 
+import type { ShortageReason } from '../lib/shortage.ts';
 import { CheckpointError, readCheckpoint, setAside } from './checkpoint.ts';
 import type { Ec2Api } from './cloud/client.ts';
 import type { Ec2Allocator, EniObservation } from './cloud/ec2.ts';
@@ -32,7 +33,6 @@ import {
   withWaiting,
   worthWaiting,
 } from './policy/loop.ts';
-import type { ShortageReason } from './policy/reasons.ts';
 import { shortageReason } from './policy/shortage.ts';
 import type { Action, PoolSnapshot, WarmPoolPolicy } from './policy/types.ts';
 import { AddressPool } from './pool.ts';

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isIpv4, parseIpv4Network } from '../lib/address.ts';
+import { ShortageReason } from '../lib/shortage.ts';
 
 /** Bumped on any incompatible change; a peer with another number gets a VERSION_MISMATCH error naming both. */
 export const PROTOCOL_VERSION = 1;
@@ -79,30 +80,6 @@ export const Assignment = z.strictObject({
   vpcCidrs: z.array(cidr4).max(64),
 });
 export type Assignment = z.infer<typeof Assignment>;
-
-/** The IPAM shortage reasons of src/ipam/policy/reasons.ts, as data on the wire. */
-export const ShortageReason = z.discriminatedUnion('code', [
-  z.strictObject({ code: z.literal('NOT_READY'), phase: z.string().max(256) }),
-  z.strictObject({
-    code: z.literal('SUBNET_EXHAUSTED'),
-    subnetId: z.string().max(64),
-    free: z.number(),
-    prefix: z.boolean(),
-  }),
-  z.strictObject({
-    code: z.literal('ENI_LIMIT'),
-    enis: z.number(),
-    maxEnis: z.number(),
-    slotsUsed: z.number(),
-    slots: z.number(),
-  }),
-  z.strictObject({ code: z.literal('MAX_PODS'), addresses: z.number(), maxPods: z.number() }),
-  z.strictObject({ code: z.literal('EC2_THROTTLED'), retryInMs: z.number() }),
-  z.strictObject({ code: z.literal('EC2_ERROR'), errorCode: z.string().max(256), message: z.string().max(1024) }),
-  z.strictObject({ code: z.literal('COOLDOWN'), cooling: z.number(), nextFreeInMs: z.number() }),
-  z.strictObject({ code: z.literal('IMDS_SYNC_PENDING'), eniId: z.string().max(64), waitedMs: z.number() }),
-  z.strictObject({ code: z.literal('POOL_GROWING'), requested: z.number() }),
-]);
 
 /** A failure the peer can act on; `shortage` is set when no address could be had. */
 export const WireError = z.strictObject({

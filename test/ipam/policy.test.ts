@@ -4,7 +4,6 @@ import { decide } from '../../src/ipam/policy/decide.ts';
 import { deletableEni, whyKeepEni } from '../../src/ipam/policy/enis.ts';
 import { maxPodsFor, warmPoolPolicy } from '../../src/ipam/policy/limits.ts';
 import { initialState } from '../../src/ipam/policy/loop.ts';
-import { formatReason } from '../../src/ipam/policy/reasons.ts';
 import { shortageReason } from '../../src/ipam/policy/shortage.ts';
 import {
   type Counts,
@@ -16,6 +15,7 @@ import {
   shortfall,
 } from '../../src/ipam/policy/targets.ts';
 import type { Action, CidrState, EniState, PoolSnapshot, WarmPoolPolicy } from '../../src/ipam/policy/types.ts';
+import { formatReason } from '../../src/lib/shortage.ts';
 import { basePolicy } from './fixtures.ts';
 
 // ---- named-field tables for the arithmetic -------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * snapshot → `decide` (decide.ts) → execute → `afterAction` / `afterFailure`.
  */
 
-import type { ShortageReason } from './reasons.ts';
+import type { ShortageReason } from '../../lib/shortage.ts';
 import type { Action, PoolSnapshot } from './types.ts';
 
 /** ipamd pauses growth this long after the subnet ran out of addresses or /28s. */

@@ -3,8 +3,8 @@
  * the last grow attempt (throttling, an exhausted subnet, IMDS lag) is passed in, since only the cloud side knows it.
  */
 
+import type { ShortageReason } from '../../lib/shortage.ts';
 import { growableEnis } from './enis.ts';
-import type { ShortageReason } from './reasons.ts';
 import { poolStats } from './targets.ts';
 import type { PoolSnapshot, WarmPoolPolicy } from './types.ts';
 
