@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { type LiveState, unreadLiveState } from '../apply/live.ts';
-import { parseIpAddr } from '../apply/parse.ts';
 import { readForPlan } from '../apply/read.ts';
 import { currentNetns, namedNetns, Runner } from '../apply/run.ts';
 import { compileHostPlan, PlanError } from '../compiler/compile.ts';
@@ -9,7 +8,7 @@ import type { HostPlan } from '../compiler/plan.ts';
 import { formatIssue } from '../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config/load.ts';
 import { ImdsClient, imdsEndpoint, readNodeFacts } from '../ipam/cloud/imds.ts';
-import { withInterfaceNames } from '../node/host-facts.ts';
+import { listLinks, withInterfaceNames } from '../node/host-facts.ts';
 import type { CommandInput, Io } from './command.ts';
 
 /**
@@ -76,14 +75,11 @@ export async function prepareHostPlan(input: CommandInput): Promise<HostPlanCont
   }
   const facts = await nodeFacts(values, io);
   const runner = runnerFor(values);
-  const links = await runner
-    .ip(['-json', 'addr', 'show'])
-    .then((r) => parseIpAddr(r.stdout).links)
-    .catch(() => undefined);
+  // Without the links (no such namespace) the ENIs keep the names the snapshot gives them, if any.
+  const links = await listLinks(runner).catch(() => []);
   let plan: HostPlan;
   try {
-    const kernelLinks = (links ?? []).map((l) => ({ ifname: l.name, address: l.mac }));
-    plan = compileHostPlan(loaded.config, withInterfaceNames(facts, kernelLinks).facts);
+    plan = compileHostPlan(loaded.config, withInterfaceNames(facts, links).facts);
   } catch (error) {
     if (error instanceof PlanError) throw new InputError(error.message);
     throw error;
