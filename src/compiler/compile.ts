@@ -15,9 +15,9 @@ import { buildSnatChain } from './host/snat.ts';
 import { buildSysctls } from './host/sysctls.ts';
 import type { HostPlan } from './plan.ts';
 
+export { hostVethName } from '../lib/pod-wiring.ts';
 export type { HostConfig, PodAssignment } from './host/context.ts';
 export { eniRouteTable, PlanError } from './host/context.ts';
-export { hostVethName } from './host/pods.ts';
 
 /**
  * @param pods the node's pod addresses from IPAM; `undefined` when the caller does not know them (e.g. `vpc-cni plan`

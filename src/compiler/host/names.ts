@@ -1,20 +1,22 @@
 /**
  * Every name, mark, priority and table number the reference (Amazon VPC CNI v1.23) puts on a node. They are copied
- * verbatim so that a node configured by aws-node plans zero changes; this is the only module that spells them.
+ * verbatim so that a node configured by aws-node plans zero changes; this is the only module that spells them (the
+ * pod wiring numbers, shared with the `aws-cni` plugin, come from the leaf `src/lib/pod-wiring.ts`).
  */
+import { PodRulePriority } from '../../lib/pod-wiring.ts';
 
 /** `ip rule` priorities. */
 export const Priority = {
   /** `from all lookup local`, moved here from 0 in security-groups-for-pods strict mode. */
   local: 20,
   /** `to <pod IP> lookup main`: traffic to a pod always uses the main table (its /32 veth route). */
-  toPod: 512,
+  toPod: PodRulePriority.toPod,
   /** `fwmark M/M lookup main`: connmarked traffic (NodePort replies, off-VPC egress) leaves via the primary ENI. */
   fwmark: 1024,
   /** `to <AWS_EXTERNAL_SERVICE_CIDRS item> lookup main`. */
   externalService: 1535,
   /** `from <pod IP> lookup <ENI table>`: pods on a secondary ENI leave through that ENI. */
-  fromPod: 1536,
+  fromPod: PodRulePriority.fromPod,
   /** `from <ENI primary IP> lookup <ENI table>`. */
   eniPrimaryIp: 32765,
 } as const;

@@ -2,20 +2,10 @@
  * Host side of each pod (reference `setupIPBasedContainerRouteRules`): a /32 (/128) route to its host veth in main,
  * `to <pod> lookup main` at 512, and for pods on a secondary ENI `from <pod> lookup <ENI table>` at 1536.
  */
-import { createHash } from 'node:crypto';
 import { isIpv6 } from '../../lib/address.ts';
 import type { IpRule, Route } from '../plan.ts';
 import type { HostContext, PodAssignment } from './context.ts';
 import { Priority, RouteTable } from './names.ts';
-
-/**
- * The reference's host veth name: prefix + the first 11 hex digits of sha1("<namespace>.<name>"); for the extra
- * interfaces of multi-NIC pods (index > 0) the pod name becomes "<name>.<index>".
- */
-export function hostVethName(prefix: string, namespace: string, podName: string, index = 0): string {
-  const name = index > 0 ? `${podName}.${index}` : podName;
-  return prefix + createHash('sha1').update(`${namespace}.${name}`).digest('hex').slice(0, 11);
-}
 
 export interface PodRouting {
   readonly routes: Route[];

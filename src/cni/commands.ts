@@ -1,0 +1,139 @@
+/**
+ * The plugin's commands. Each reads as parse → ask the agent → wire → result, like the reference plugins of
+ * containernetworking/plugins; VERSION is answered in main.ts without loading any of this.
+ */
+
+import { IpcError } from '../ipc/client.ts';
+import type { Assignment, Attachment } from '../ipc/protocol.ts';
+import { hostVethName } from '../lib/pod-wiring.ts';
+import { ask, toCniError } from './agent.ts';
+import { type Invocation, type NetConf, parseInvocation, parseNetConf } from './netconf.ts';
+import { addResult, MAIN_TABLE, type Wiring, wiringFromPrevResult } from './result.ts';
+import { CniError, type Command, ErrorCode, requireVersion } from './spec.ts';
+import { hostMac, inspectPod, unwirePod, wirePod } from './wire.ts';
+
+function attachmentOf(conf: NetConf, inv: Invocation): Attachment {
+  return {
+    containerId: inv.containerId,
+    netns: inv.netns,
+    ifName: inv.ifName,
+    podNamespace: inv.podNamespace,
+    podName: inv.podName,
+    infraContainerId: inv.infraContainerId,
+    networkName: conf.name,
+  };
+}
+
+function podHostVeth(conf: NetConf, inv: Invocation): string {
+  if (inv.podNamespace === '' || inv.podName === '') {
+    throw new CniError(
+      ErrorCode.invalidEnvironment,
+      'CNI_ARGS must name the pod with K8S_POD_NAMESPACE and K8S_POD_NAME',
+    );
+  }
+  return hostVethName(conf.vethPrefix, inv.podNamespace, inv.podName);
+}
+
+function wiringOf(inv: Invocation, hostVeth: string, a: Assignment): Omit<Wiring, 'hostMac'> {
+  return {
+    hostVeth,
+    ifName: inv.ifName,
+    netns: inv.netns,
+    ip: a.address,
+    table: a.routeTable ?? MAIN_TABLE,
+    deviceNumber: a.deviceNumber,
+  };
+}
+
+async function add(conf: NetConf, env: NodeJS.ProcessEnv): Promise<unknown> {
+  const version = requireVersion('ADD', conf.cniVersion);
+  const inv = parseInvocation('ADD', env);
+  const hostVeth = podHostVeth(conf, inv);
+  const attachment = attachmentOf(conf, inv);
+  const { assignment } = await ask(conf, 'ADD', { attachment }).catch((e: unknown) => {
+    throw toCniError(e, 'ADD');
+  });
+  const wiring: Wiring = { ...wiringOf(inv, hostVeth, assignment), hostMac: hostMac() };
+  try {
+    await wirePod(wiring, conf.mtu);
+  } catch (error) {
+    // The kernel is back as it was; the address goes back too, or the agent would hold it for a pod that has none.
+    await ask(conf, 'DEL', { attachment, reason: 'SetupNSFailed' }).catch(() => undefined);
+    throw error instanceof CniError ? error : new CniError(ErrorCode.wiringFailed, String(error).slice(0, 1024));
+  }
+  return addResult(version, wiring, conf.vethPrefix);
+}
+
+async function del(conf: NetConf, env: NodeJS.ProcessEnv): Promise<undefined> {
+  requireVersion('DEL', conf.cniVersion);
+  const inv = parseInvocation('DEL', env);
+  const hostVeth = inv.podNamespace !== '' && inv.podName !== '' ? podHostVeth(conf, inv) : undefined;
+  let released: Assignment | null | undefined;
+  try {
+    ({ released } = await ask(conf, 'DEL', { attachment: attachmentOf(conf, inv), reason: 'PodDeleted' }));
+  } catch (error) {
+    // The agent down or confused must not keep the pod's network alive: tear down from the runtime's prevResult.
+    if (!(error instanceof IpcError)) throw error;
+  }
+  const prev = wiringFromPrevResult(conf.prevResult, inv.ifName);
+  await unwirePod(released?.address ?? prev?.ip, hostVeth ?? prev?.hostVeth);
+  return undefined;
+}
+
+async function check(conf: NetConf, env: NodeJS.ProcessEnv): Promise<undefined> {
+  requireVersion('CHECK', conf.cniVersion);
+  const inv = parseInvocation('CHECK', env);
+  const hostVeth = podHostVeth(conf, inv);
+  const { assignment } = await ask(conf, 'CHECK', { attachment: attachmentOf(conf, inv) }).catch((e: unknown) => {
+    throw toCniError(e, 'CHECK');
+  });
+  const prev = wiringFromPrevResult(conf.prevResult, inv.ifName);
+  if (prev !== undefined && prev.ip !== assignment.address) {
+    throw new CniError(ErrorCode.checkFailed, `prevResult says ${prev.ip}, the agent assigned ${assignment.address}`);
+  }
+  const problems = await inspectPod(wiringOf(inv, hostVeth, assignment));
+  if (problems.length > 0) throw new CniError(ErrorCode.checkFailed, `pod wiring differs: ${problems.join('; ')}`);
+  return undefined;
+}
+
+async function status(conf: NetConf): Promise<undefined> {
+  requireVersion('STATUS', conf.cniVersion);
+  const answer = await ask(conf, 'STATUS', {}).catch((e: unknown) => {
+    throw new CniError(ErrorCode.pluginNotAvailable, toCniError(e, 'STATUS').message);
+  });
+  if (!answer.ready)
+    throw new CniError(ErrorCode.pluginNotAvailable, `the agent cannot serve ADD yet: ${answer.message}`);
+  return undefined;
+}
+
+async function gc(conf: NetConf): Promise<undefined> {
+  requireVersion('GC', conf.cniVersion);
+  const valid = (conf['cni.dev/valid-attachments'] ?? []).map((a) => ({
+    containerId: a.containerID,
+    ifName: a.ifname,
+  }));
+  await ask(conf, 'GC', { networkName: conf.name, valid }).catch((e: unknown) => {
+    throw toCniError(e, 'GC');
+  });
+  return undefined;
+}
+
+export async function runCommand(
+  command: Exclude<Command, 'VERSION'>,
+  env: NodeJS.ProcessEnv,
+  stdin: string,
+): Promise<unknown> {
+  const conf = parseNetConf(stdin);
+  switch (command) {
+    case 'ADD':
+      return add(conf, env);
+    case 'DEL':
+      return del(conf, env);
+    case 'CHECK':
+      return check(conf, env);
+    case 'STATUS':
+      return status(conf);
+    case 'GC':
+      return gc(conf);
+  }
+}

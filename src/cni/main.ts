@@ -1,0 +1,54 @@
+/**
+ * `aws-cni`: the CNI plugin the container runtime runs on the host once per pod. It reads CNI_* from the environment
+ * and the network configuration from stdin, writes one result or error object to stdout and exits 0 or 1, as the CNI
+ * specification says. The runtime may give it an empty environment, so nothing here depends on PATH or HOME.
+ */
+import { readInput } from './io.ts';
+import { CniError, type Command, ErrorCode, errorObject, isCommand, LATEST_VERSION, versionInfo } from './spec.ts';
+
+/** A configuration is a few KiB; anything near this is not one, and reading it unbounded would let a caller exhaust us. */
+const MAX_STDIN_BYTES = 1024 * 1024;
+
+/** The configuration's cniVersion when it can be read, so an error speaks the caller's version. */
+function versionOf(stdin: string): string {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    return typeof v === 'string' && v.length <= 16 ? v : LATEST_VERSION;
+  } catch {
+    return LATEST_VERSION;
+  }
+}
+
+async function run(command: Command, stdin: string): Promise<unknown> {
+  if (command === 'VERSION') return versionInfo();
+  // The commands pull in zod and the kernel code; VERSION, which runtimes call often, does not pay for them.
+  const { runCommand } = await import('./commands.ts');
+  return runCommand(command, process.env, stdin);
+}
+
+async function main(): Promise<number> {
+  let stdin = '';
+  try {
+    const raw = process.env.CNI_COMMAND;
+    if (raw === undefined || !isCommand(raw)) {
+      throw new CniError(
+        ErrorCode.invalidEnvironment,
+        `CNI_COMMAND ${raw === undefined ? 'is not set' : `${JSON.stringify(raw.slice(0, 32))} is not a CNI command`}; expected one of ADD, DEL, CHECK, VERSION, STATUS, GC`,
+      );
+    }
+    stdin = await readInput(process.stdin, MAX_STDIN_BYTES);
+    const out = await run(raw, stdin);
+    if (out !== undefined) process.stdout.write(`${JSON.stringify(out)}\n`);
+    return 0;
+  } catch (error) {
+    const cni =
+      error instanceof CniError
+        ? error
+        : new CniError(ErrorCode.ioFailure, `aws-cni failed unexpectedly: ${String(error).slice(0, 512)}`);
+    process.stdout.write(`${JSON.stringify(errorObject(versionOf(stdin), cni))}\n`);
+    return 1;
+  }
+}
+
+// exitCode rather than exit(): stdout to a pipe is written asynchronously and must drain first.
+process.exitCode = await main();

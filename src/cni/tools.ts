@@ -1,0 +1,67 @@
+/**
+ * The system tools the plugin runs. The runtime may start it with an empty environment (no PATH), so each tool is found
+ * by absolute path from a fixed list. node:child_process with argument arrays, never a shell: execa would add its
+ * import cost to every pod start, and the plugin needs nothing it offers beyond this.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { CniError, ErrorCode } from './spec.ts';
+
+const SYSTEM_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+
+function find(name: string): string {
+  for (const dir of SYSTEM_DIRS) {
+    const path = `${dir}/${name}`;
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {}
+  }
+  throw new CniError(
+    ErrorCode.ioFailure,
+    `${name} not found in ${SYSTEM_DIRS.join(', ')} (the plugin needs iproute2 and util-linux)`,
+  );
+}
+
+const found = new Map<string, string>();
+export function tool(name: 'ip' | 'nsenter'): string {
+  let path = found.get(name);
+  if (path === undefined) {
+    path = find(name);
+    found.set(name, path);
+  }
+  return path;
+}
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Output larger than this is not iproute2 describing one pod; cut it instead of buffering without bound. */
+const MAX_OUTPUT = 4 * 1024 * 1024;
+
+export function run(file: string, args: readonly string[], input?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_OUTPUT) into.push(chunk);
+    };
+    child.stdout.on('data', collect(out));
+    child.stderr.on('data', collect(err));
+    child.on('error', (e) => reject(new CniError(ErrorCode.ioFailure, `cannot run ${file}: ${e.message}`)));
+    child.on('close', (code) =>
+      resolve({
+        code: code ?? 1,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
+    child.stdin.end(input ?? '');
+  });
+}

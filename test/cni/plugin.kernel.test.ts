@@ -1,0 +1,275 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { execa } from 'execa';
+import type { Assignment, Request } from '../../src/ipc/protocol.ts';
+import { serve } from '../../src/ipc/server.ts';
+import { hostVethName } from '../../src/lib/pod-wiring.ts';
+import { kernelTest } from '../helpers/needs.ts';
+import { createNetns, type TestNetns } from '../helpers/netns.ts';
+
+// The plugin as the runtime runs it: its entry under this Node, inside a namespace playing the node's host network,
+// with an empty environment. The agent is a protocol peer (src/ipc/server.ts) answering one assignment, so the
+// plugin's own wiring, undo and idempotence are checked here; the agent's tests drive the pair end to end.
+const ENTRY = new URL('../../src/cni/main.ts', import.meta.url).pathname;
+
+const PRIMARY: Assignment = {
+  address: '10.0.1.23',
+  deviceNumber: 0,
+  routeTable: null,
+  eniId: 'eni-0a',
+  vpcCidrs: ['10.0.0.0/16'],
+};
+const SECONDARY: Assignment = {
+  address: '10.0.2.40',
+  deviceNumber: 1,
+  routeTable: 2,
+  eniId: 'eni-0b',
+  vpcCidrs: ['10.0.0.0/16'],
+};
+
+interface Peer {
+  readonly socket: string;
+  readonly requests: Request[];
+  stop(): Promise<void>;
+}
+
+async function agentPeer(t: ExecutionContext, assignment: Assignment, ready = true): Promise<Peer> {
+  const dir = await mkdtemp(join(tmpdir(), 'vc-cni-'));
+  const socket = join(dir, 'agent.sock');
+  const requests: Request[] = [];
+  const server = await serve(socket, async (req) => {
+    requests.push(req);
+    switch (req.op) {
+      case 'ADD':
+      case 'CHECK':
+        return { ok: true, op: req.op, assignment };
+      case 'DEL':
+        return { ok: true, op: 'DEL', released: assignment };
+      case 'GC':
+        return { ok: true, op: 'GC', released: 0 };
+      case 'STATUS':
+        return { ok: true, op: 'STATUS', ready, message: ready ? 'ready' : 'warm pool filling' };
+    }
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (!stopped) await server.close();
+    stopped = true;
+  };
+  t.teardown(async () => {
+    await stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { socket, requests, stop };
+}
+
+interface Call {
+  readonly command: string;
+  readonly pod: TestNetns | { path: string };
+  readonly socket: string;
+  readonly name?: string;
+  readonly ifName?: string;
+  readonly containerId?: string;
+  readonly prevResult?: unknown;
+  readonly cniVersion?: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+async function plugin(host: TestNetns, c: Call) {
+  const conf = {
+    cniVersion: c.cniVersion ?? '1.0.0',
+    name: 'aws-cni',
+    type: 'aws-cni',
+    vethPrefix: 'eni',
+    mtu: '1400',
+    agentSocket: c.socket,
+    agentTimeoutMs: 2000,
+    ...(c.prevResult === undefined ? {} : { prevResult: c.prevResult }),
+    ...c.extra,
+  };
+  const result = await execa(
+    '/usr/sbin/ip',
+    [
+      'netns',
+      'exec',
+      host.name,
+      '/usr/bin/env',
+      '-i',
+      `CNI_COMMAND=${c.command}`,
+      `CNI_CONTAINERID=${c.containerId ?? 'c0ffee01'}`,
+      `CNI_NETNS=${c.pod.path}`,
+      `CNI_IFNAME=${c.ifName ?? 'eth0'}`,
+      `CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${c.name ?? 'web-1'}`,
+      'CNI_PATH=/opt/cni/bin',
+      process.execPath,
+      ENTRY,
+    ],
+    { input: JSON.stringify(conf), reject: false, extendEnv: false, env: {} },
+  );
+  const out = result.stdout === '' ? undefined : (JSON.parse(result.stdout) as Record<string, unknown>);
+  return { exitCode: result.exitCode, out, stderr: result.stderr };
+}
+
+async function hostState(host: TestNetns) {
+  const [links, rules, routes] = await Promise.all([
+    host.ip(['-o', 'link', 'show']),
+    host.ip(['rule', 'show']),
+    host.ip(['route', 'show', 'table', 'all']).then((r) =>
+      r
+        .split('\n')
+        .filter((l) => !l.includes(' dev lo '))
+        .join('\n'),
+    ),
+  ]);
+  return { links: links.split('\n').filter((l) => l.includes('eni')), rules, routes };
+}
+
+kernelTest(
+  'ADD wires the pod as the reference does, the pod reaches the host end, DEL twice leaves nothing',
+  async (t) => {
+    const host = await createNetns(t, 'cnih');
+    const pod = await createNetns(t, 'cnip');
+    const peer = await agentPeer(t, PRIMARY);
+    const before = await hostState(host);
+    const add = await plugin(host, { command: 'ADD', pod, socket: peer.socket });
+    t.is(add.exitCode, 0, JSON.stringify(add.out));
+    const veth = hostVethName('eni', 'default', 'web-1');
+    t.like(add.out, { cniVersion: '1.0.0', ips: [{ interface: 1, address: '10.0.1.23/32' }] });
+    const ifaces = add.out?.interfaces as Array<{ name: string; mac: string; sandbox?: string }>;
+    t.is(ifaces[0]?.name, veth);
+    t.deepEqual(ifaces.slice(1), [
+      { name: 'eth0', sandbox: pod.path, mac: '254' },
+      { name: `dummy${veth.slice(3)}`, mac: '0', sandbox: '0' },
+    ]);
+    // Pod side.
+    t.regex(await pod.ip(['-o', 'addr', 'show', 'dev', 'eth0']), /inet 10\.0\.1\.23\/32/);
+    t.regex(await pod.ip(['route', 'show']), /default via 169\.254\.1\.1 dev eth0/);
+    t.regex(await pod.ip(['neigh', 'show', '169.254.1.1']), new RegExp(`lladdr ${ifaces[0]?.mac} PERMANENT`, 'i'));
+    t.regex(await pod.ip(['link', 'show', 'eth0']), /mtu 1400/);
+    // Host side: the /32 route and the to-pod rule; no from-pod rule for a primary-ENI address.
+    t.regex(await host.ip(['route', 'show']), new RegExp(`10\\.0\\.1\\.23 dev ${veth} scope link`));
+    const rules = await host.ip(['rule', 'show']);
+    t.regex(rules, /512:\s+from all to 10\.0\.1\.23 lookup main/);
+    t.notRegex(rules, /1536:/);
+    t.regex(await host.ip(['link', 'show', veth]), /mtu 1400.*state UP/s);
+    // The host end has no address, as in the reference: the host reaches the pod through the /32 route alone.
+    await host.ip(['addr', 'add', '10.0.9.9/32', 'dev', 'lo']);
+    await host.ip(['link', 'set', 'lo', 'up']);
+    await host.exec('/usr/bin/ping', ['-c1', '-W2', '10.0.1.23']);
+    await host.ip(['addr', 'del', '10.0.9.9/32', 'dev', 'lo']);
+    await host.ip(['link', 'set', 'lo', 'down']);
+
+    const check = await plugin(host, { command: 'CHECK', pod, socket: peer.socket, prevResult: add.out });
+    t.is(check.exitCode, 0, JSON.stringify(check.out));
+
+    for (const round of [1, 2]) {
+      const del = await plugin(host, { command: 'DEL', pod, socket: peer.socket, prevResult: add.out });
+      t.is(del.exitCode, 0, `DEL ${round}: ${JSON.stringify(del.out)}`);
+    }
+    t.deepEqual(await hostState(host), before);
+    t.deepEqual(
+      peer.requests.map((r) => r.op),
+      ['ADD', 'CHECK', 'DEL', 'DEL'],
+    );
+  },
+);
+
+kernelTest(
+  'a secondary ENI address gets the from-pod rule to its table; DEL with the agent gone tears down from prevResult',
+  async (t) => {
+    const host = await createNetns(t, 'cnih');
+    const pod = await createNetns(t, 'cnip');
+    const peer = await agentPeer(t, SECONDARY);
+    const before = await hostState(host);
+    const add = await plugin(host, { command: 'ADD', pod, socket: peer.socket, cniVersion: '0.4.0' });
+    t.is(add.exitCode, 0, JSON.stringify(add.out));
+    t.like(add.out, { cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.2.40/32' }] });
+    t.regex(await host.ip(['rule', 'show']), /1536:\s+from 10\.0\.2\.40 lookup 2/);
+    await peer.stop();
+    const del = await plugin(host, {
+      command: 'DEL',
+      pod,
+      socket: peer.socket,
+      prevResult: add.out,
+      cniVersion: '0.4.0',
+    });
+    t.is(del.exitCode, 0, JSON.stringify(del.out));
+    t.deepEqual(await hostState(host), before);
+  },
+);
+
+kernelTest('ADD that fails half-way undoes its veth and hands the address back', async (t) => {
+  const host = await createNetns(t, 'cnih');
+  const pod = await createNetns(t, 'cnip');
+  const peer = await agentPeer(t, PRIMARY);
+  // The pod already has an eth0: the veth's pod end cannot be created there, after the agent gave an address.
+  await pod.ip(['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+  const before = await hostState(host);
+  const add = await plugin(host, { command: 'ADD', pod, socket: peer.socket });
+  t.is(add.exitCode, 1);
+  t.like(add.out, { code: 102 });
+  t.deepEqual(await hostState(host), before);
+  t.deepEqual(
+    peer.requests.map((r) => (r.op === 'DEL' ? `DEL:${r.reason}` : r.op)),
+    ['ADD', 'DEL:SetupNSFailed'],
+  );
+});
+
+kernelTest('hostile CNI_NETNS, CNI_IFNAME and CNI_CONTAINERID are spec errors and create nothing', async (t) => {
+  const host = await createNetns(t, 'cnih');
+  const pod = await createNetns(t, 'cnip');
+  const peer = await agentPeer(t, PRIMARY);
+  const before = await hostState(host);
+  const cases: Array<[Partial<Call>, RegExp]> = [
+    [{ pod: { path: '/var/run/netns/../../etc/passwd' } }, /CNI_NETNS/],
+    [{ pod: { path: '/tmp/ns' } }, /CNI_NETNS/],
+    [{ ifName: 'eth0;reboot' }, /CNI_IFNAME/],
+    [{ ifName: 'a very long name!' }, /CNI_IFNAME/],
+    [{ containerId: '../x' }, /CNI_CONTAINERID/],
+    [{ name: 'web 1' }, /K8S_POD_NAME/],
+  ];
+  for (const [override, message] of cases) {
+    const r = await plugin(host, { command: 'ADD', pod, socket: peer.socket, ...override });
+    t.is(r.exitCode, 1, JSON.stringify(override));
+    t.like(r.out, { code: 4 });
+    t.regex(String(r.out?.msg), message);
+  }
+  const badConf = await plugin(host, { command: 'ADD', pod, socket: peer.socket, extra: { vethPrefix: 'e"x' } });
+  t.like(badConf.out, { code: 7 });
+  t.deepEqual(peer.requests, []);
+  t.deepEqual(await hostState(host), before);
+});
+
+kernelTest(
+  'STATUS fails with code 50 while the agent is not ready or unreachable; GC sends the valid list',
+  async (t) => {
+    const host = await createNetns(t, 'cnih');
+    const pod = await createNetns(t, 'cnip');
+    const filling = await agentPeer(t, PRIMARY, false);
+    const notReady = await plugin(host, { command: 'STATUS', pod, socket: filling.socket, cniVersion: '1.1.0' });
+    t.like(notReady.out, { code: 50 });
+    t.regex(String(notReady.out?.msg), /warm pool filling/);
+    await filling.stop();
+    const gone = await plugin(host, { command: 'STATUS', pod, socket: filling.socket, cniVersion: '1.1.0' });
+    t.like(gone.out, { code: 50 });
+    const ready = await agentPeer(t, PRIMARY, true);
+    t.is((await plugin(host, { command: 'STATUS', pod, socket: ready.socket, cniVersion: '1.1.0' })).exitCode, 0);
+    const gc = await plugin(host, {
+      command: 'GC',
+      pod,
+      socket: ready.socket,
+      cniVersion: '1.1.0',
+      extra: { 'cni.dev/valid-attachments': [{ containerID: 'c0ffee01', ifname: 'eth0' }] },
+    });
+    t.is(gc.exitCode, 0, JSON.stringify(gc.out));
+    t.like(ready.requests.at(-1), {
+      op: 'GC',
+      networkName: 'aws-cni',
+      valid: [{ containerId: 'c0ffee01', ifName: 'eth0' }],
+    });
+    const old = await plugin(host, { command: 'STATUS', pod, socket: ready.socket, cniVersion: '1.0.0' });
+    t.like(old.out, { code: 1 });
+  },
+);
