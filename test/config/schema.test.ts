@@ -18,6 +18,27 @@ test.serial('CUE refuses a schema whose default breaks its own constraint', asyn
   t.regex(error!.message, /AWS_VPC_ENI_MTU/);
 });
 
+test.serial('CUE refuses a setting without a known kind, or whose default is not of its kind', async (t) => {
+  const schema = await readFile(configSchemaFile, 'utf8');
+  const cases = [
+    ['FOO: {doc: "x", readBy: [], default: true}', /settings\.FOO/],
+    ['FOO: {kind: "flag", doc: "x", readBy: [], default: true}', /settings\.FOO/],
+    ['FOO: {kind: "bool", doc: "x", readBy: [], default: 1}', /settings\.FOO\.default/],
+    ['FOO: {kind: "int", doc: "x", readBy: [], default: 11, min: 1, max: 10}', /settings\.FOO/],
+  ] as const;
+  for (const [setting, message] of cases) {
+    const error = await t.throwsAsync(loadCatalogFromText(`${schema}\nsettings: ${setting}\n`), {
+      instanceOf: SchemaError,
+    });
+    t.regex(error!.message, message, setting);
+  }
+  // The same line with a valid kind and default evaluates: the refusals above are about the setting, not the syntax.
+  const valid = await loadCatalogFromText(
+    `${schema}\nsettings: FOO: {kind: "bool", doc: "x", readBy: [], default: true}\n`,
+  );
+  t.is(valid.FOO?.kind, 'bool');
+});
+
 test.serial('the schema covers the documented ConfigMap keys and every reference variable', async (t) => {
   const keys = Object.keys(await loadCatalog());
   for (const key of [
