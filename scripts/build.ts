@@ -4,6 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { configSchemaFile, writePrebuiltCatalog } from '../src/config/schema.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,6 +47,9 @@ await build({
   },
   logLevel: 'warning',
 });
+// The package's schema is evaluated here, once, rather than by CUE on every machine's first run: a broken schema
+// fails the build, and the installed package starts with the catalog (src/config/schema.ts, `prebuiltCatalogFile`).
+await writePrebuiltCatalog(configSchemaFile, join(next, 'catalog.json'));
 await rename(join(root, 'dist'), old).catch((error: NodeJS.ErrnoException) => {
   if (error.code !== 'ENOENT') throw error;
 });

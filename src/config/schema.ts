@@ -56,22 +56,44 @@ function installedCueVersion(): Promise<string> {
  * against the catalog), so a changed input needs no new evaluation and a changed schema always gets a new name.
  */
 export async function catalogCacheFile(cacheDir: string, schemaText: string): Promise<{ file: string; key: string }> {
-  const key = createHash('sha256')
+  const key = await catalogKey(schemaText);
+  return { file: join(cacheDir, `catalog-${key}.json`), key };
+}
+
+async function catalogKey(schemaText: string): Promise<string> {
+  return createHash('sha256')
     .update(JSON.stringify({ cue: await installedCueVersion(), cmd: 'export', flags: exportFlags, schemaText }))
     .digest('hex');
-  return { file: join(cacheDir, `catalog-${key}.json`), key };
 }
 
 const CacheEntrySchema = z.object({ key: z.string(), settings: z.unknown() });
 
 /**
- * The cached catalog, or undefined when there is none to trust: a file that is not ours alone (another owner, group-
- * or world-writable), not valid JSON, filed under another key or not a catalog is ignored, never used.
+ * The package's own schema evaluated by the build (scripts/build.ts), as a cache entry: a first run of the installed
+ * package or the image starts without the CUE evaluation. It is served under the same key as the cache, so an edited
+ * schema or another CUE version is evaluated as usual. It ships beside the bundle and is trusted as the bundle is
+ * (installed by whoever installed the code, not necessarily the user running it).
  */
-async function readCached(file: string, key: string): Promise<Catalog | undefined> {
+export const prebuiltCatalogFile = packageFile('dist', 'catalog.json');
+
+/** Evaluates `file` and writes it as a prebuilt entry to `out`; a schema that does not evaluate fails the build. */
+export async function writePrebuiltCatalog(file: string, out: string): Promise<void> {
+  const schemaText = await readFile(file, 'utf8');
+  const settings = await evaluateSettings(file);
+  parseCatalog(settings);
+  await writeFile(out, JSON.stringify({ key: await catalogKey(schemaText), settings }));
+}
+
+/**
+ * A catalog entry, or undefined when there is none to trust: a file that is not valid JSON, filed under another key
+ * or not a catalog is ignored, never used; so is a cache file that is not ours alone (another owner, group- or
+ * world-writable) when `owned` asks for that.
+ */
+async function readEntry(file: string, key: string, owned: boolean): Promise<Catalog | undefined> {
   try {
     const stat = await lstat(file);
-    if (!stat.isFile() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
+    if (!stat.isFile()) return undefined;
+    if (owned && (stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0)) return undefined;
     if (stat.size > 4 * 1024 * 1024) return undefined;
     const entry = CacheEntrySchema.parse(JSON.parse(await readFile(file, 'utf8')));
     return entry.key === key ? parseCatalog(entry.settings) : undefined;
@@ -97,20 +119,28 @@ let memo: Promise<Catalog> | undefined;
 
 /**
  * Evaluates schema/config.cue and returns the settings catalog the validator enforces; CUE checks the schema's own
- * consistency here (every default satisfies its constraint). Evaluating takes about a second, so the result is kept
- * once per process and on disk under `cacheDir` by content hash (see `catalogCacheFile`).
+ * consistency here (every default satisfies its constraint). Evaluating takes most of a second, so the result is
+ * kept once per process and on disk by content hash (see `catalogCacheFile`): first the entry the build made for
+ * the package's own schema (`prebuilt`), then the cache under `cacheDir`.
  */
-export function loadCatalog(file: string = configSchemaFile, cacheDir: string = defaultCacheDir()): Promise<Catalog> {
-  if (file === configSchemaFile && cacheDir === defaultCacheDir() && memo) return memo;
-  const result = loadThroughCache(file, cacheDir);
-  if (file === configSchemaFile && cacheDir === defaultCacheDir()) memo = result;
+export function loadCatalog(
+  file: string = configSchemaFile,
+  cacheDir: string = defaultCacheDir(),
+  prebuilt: string | undefined = file === configSchemaFile ? prebuiltCatalogFile : undefined,
+): Promise<Catalog> {
+  const usual = file === configSchemaFile && cacheDir === defaultCacheDir() && prebuilt === prebuiltCatalogFile;
+  if (usual && memo) return memo;
+  const result = loadThroughCache(file, cacheDir, prebuilt);
+  if (usual) memo = result;
   return result;
 }
 
-async function loadThroughCache(file: string, cacheDir: string): Promise<Catalog> {
+async function loadThroughCache(file: string, cacheDir: string, prebuilt: string | undefined): Promise<Catalog> {
   const schemaText = await readFile(file, 'utf8');
   const { file: cached, key } = await catalogCacheFile(cacheDir, schemaText);
-  const hit = await readCached(cached, key);
+  const hit =
+    (prebuilt === undefined ? undefined : await readEntry(prebuilt, key, false)) ??
+    (await readEntry(cached, key, true));
   if (hit) return hit;
   const settings = await evaluateSettings(file);
   const catalog = parseCatalog(settings);

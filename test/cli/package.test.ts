@@ -21,7 +21,7 @@ test.serial('npm pack ships the bundle, its data files and the LICENSE, and no T
     env: { PATH: path },
   });
   const files = PackSchema.parse(JSON.parse(stdout))[0]!.files.map((f) => f.path);
-  for (const file of ['LICENSE', 'bin/vpc-cni.js', 'dist/vpc-cni.js', 'schema/config.cue'])
+  for (const file of ['LICENSE', 'bin/vpc-cni.js', 'dist/vpc-cni.js', 'dist/catalog.json', 'schema/config.cue'])
     t.true(files.includes(file), file);
   // The bundle carries the sources and the instance-limits table; nothing under src/ ships.
   t.deepEqual(

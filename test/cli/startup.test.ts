@@ -1,4 +1,4 @@
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,4 +73,15 @@ test('--version and -V print the package version; --help lists every command', a
   const help = await execa(bin, ['--help'], { env: { PATH: path } });
   for (const name of ['validate', 'config', 'max-pods', 'simulate', 'node-facts', 'plan', 'apply', 'install-cni'])
     t.regex(help.stdout, new RegExp(`^  ${name} `, 'm'));
+});
+
+test('a first run starts from the catalog the build evaluated: nothing is evaluated or cached', async (t) => {
+  const cacheDir = await mkdtemp(join(tmpdir(), 'vpc-cni-first-run-'));
+  t.teardown(() => rm(cacheDir, { recursive: true, force: true }));
+  const result = await execa(bin, ['validate'], { env: { PATH: path, VPC_CNI_CACHE_DIR: cacheDir }, reject: false });
+  t.is(result.exitCode, 0, result.stderr);
+  t.deepEqual(
+    (await readdir(cacheDir)).filter((f) => f.startsWith('catalog-')),
+    [],
+  );
 });

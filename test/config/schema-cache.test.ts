@@ -2,7 +2,13 @@ import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { catalogCacheFile, configSchemaFile, loadCatalog } from '../../src/config/schema.ts';
+import {
+  catalogCacheFile,
+  configSchemaFile,
+  loadCatalog,
+  prebuiltCatalogFile,
+  writePrebuiltCatalog,
+} from '../../src/config/schema.ts';
 
 // CUE-in-wasm keeps process-global state and each evaluation takes a second: the tests run serially.
 const mtuDefault = 'default: 9001, min: 576, max: 9001, readBy: ["entrypoint", "ipamd"]';
@@ -51,4 +57,31 @@ test.serial('the cache is used, private, and an entry that is corrupt or writabl
     await writeFile(file, corrupt, { mode: 0o600 });
     t.is((await loadCatalog(schema, cacheDir)).AWS_VPC_ENI_MTU?.default, 9001, corrupt);
   }
+});
+
+test.serial('the prebuilt entry is served for its own schema text only; an edited schema is evaluated', async (t) => {
+  const { schema, cacheDir } = await scratch(t);
+  const prebuilt = join(cacheDir, '..', 'prebuilt.json');
+  await writePrebuiltCatalog(schema, prebuilt);
+  const entry = JSON.parse(await readFile(prebuilt, 'utf8')) as {
+    key: string;
+    settings: Record<string, { doc: string }>;
+  };
+  entry.settings.AWS_VPC_ENI_MTU!.doc = 'prebuilt';
+  await writeFile(prebuilt, JSON.stringify(entry));
+
+  t.is((await loadCatalog(schema, cacheDir, prebuilt)).AWS_VPC_ENI_MTU?.doc, 'prebuilt');
+  await t.throwsAsync(readdir(cacheDir), { code: 'ENOENT' }, 'served without evaluating, so nothing was cached');
+
+  const text = await readFile(schema, 'utf8');
+  await writeFile(schema, text.replace(mtuDefault, mtuDefault.replace('default: 9001', 'default: 1500')));
+  const edited = await loadCatalog(schema, cacheDir, prebuilt);
+  t.is(edited.AWS_VPC_ENI_MTU?.default, 1500);
+  t.not(edited.AWS_VPC_ENI_MTU?.doc, 'prebuilt');
+});
+
+test.serial('the build ships the prebuilt entry of the package schema (run `npm run build` first)', async (t) => {
+  const { key } = await catalogCacheFile('', await readFile(configSchemaFile, 'utf8'));
+  const entry = JSON.parse(await readFile(prebuiltCatalogFile, 'utf8')) as { key: string };
+  t.is(entry.key, key, 'dist/catalog.json is stale: npm run build');
 });
