@@ -46,6 +46,17 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.stderr(`vpc-cni: unknown command "${name}"\n\n${overview()}`);
     return 1;
   }
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  const nodeOption = options.find((arg) => /^--env-file(-if-exists)?(=|$)/.test(arg));
+  if (nodeOption !== undefined) {
+    // It reached us only because the `--` in the bin's shebang kept it from Node; started any other way, Node would
+    // have read that file into its own environment (and run its NODE_OPTIONS) before vpc-cni started.
+    io.stderr(
+      `vpc-cni ${name}: ${nodeOption.split('=')[0]} is Node's own option (Node reads it even after a script name); ` +
+        'pass the env file as --environment-file FILE\n',
+    );
+    return 1;
+  }
   const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(command.help.endsWith('\n') ? command.help : `${command.help}\n`);

@@ -15,7 +15,7 @@ import { loadCatalog } from './schema.ts';
 export interface ConfigSources {
   /** The process environment (all of it: the parser keeps what concerns it). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** `--env-file`: KEY=VALUE lines. */
+  /** `--environment-file`: KEY=VALUE lines. */
   readonly envFile?: string | undefined;
   /** `--configmap`: the `amazon-vpc-cni` ConfigMap manifest, YAML or JSON. */
   readonly configMap?: string | undefined;
@@ -101,19 +101,21 @@ export function loadConfigFromFlags(
 ): Promise<LoadedConfig> {
   return loadConfig({
     env,
-    envFile: values['env-file'] as string | undefined,
+    envFile: values['environment-file'] as string | undefined,
     configMap: values.configmap as string | undefined,
   });
 }
 
 /** The flags every command that reads configuration accepts. */
 export const configOptions = {
-  'env-file': { type: 'string' },
+  'environment-file': { type: 'string' },
   configmap: { type: 'string' },
 } as const;
 
 export const configOptionsHelp = [
-  '  --env-file FILE     KEY=VALUE lines (like a DaemonSet env list); overrides the ConfigMap',
+  '  --environment-file FILE',
+  '                      KEY=VALUE lines (like a DaemonSet env list); overrides the ConfigMap. Not `--env-file`:',
+  '                      Node takes that for its own even after the script name and would run its NODE_OPTIONS',
   '  --configmap FILE    the amazon-vpc-cni ConfigMap manifest (YAML or JSON); its data keys are setting names',
   '  The process environment overrides both. Precedence: default < ConfigMap < env file < environment.',
 ].join('\n');

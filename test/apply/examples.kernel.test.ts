@@ -149,7 +149,7 @@ kernel('invalid config: nothing is applied, exit 1 naming the key', async (t) =>
     ns.name,
     '--node',
     examplePath(`nodes/${node}.json`),
-    '--env-file',
+    '--environment-file',
     env,
   ]);
   t.is(result.code, 1);

@@ -46,7 +46,7 @@ test('validate --output json: every error and warning, one run', async (t) => {
   );
 });
 
-test('config: effective values with provenance from --configmap, --env-file and the environment', async (t) => {
+test('config: effective values with provenance from --configmap, --environment-file and the environment', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'vpc-cni-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const cm = join(dir, 'cm.yaml');
@@ -56,7 +56,7 @@ test('config: effective values with provenance from --configmap, --env-file and 
     'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: amazon-vpc-cni\ndata:\n  WARM_IP_TARGET: "4"\n  AWS_VPC_ENI_MTU: "1500"\n',
   );
   await writeFile(envFile, 'AWS_VPC_ENI_MTU=1400\n');
-  const result = await run(['config', '--configmap', cm, '--env-file', envFile, '--output', 'json'], {
+  const result = await run(['config', '--configmap', cm, '--environment-file', envFile, '--output', 'json'], {
     AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true',
   });
   t.is(result.exitCode, 0, result.stderr);
@@ -73,7 +73,7 @@ test('config: effective values with provenance from --configmap, --env-file and 
 });
 
 test('config: a missing file is an error naming the file', async (t) => {
-  const result = await run(['config', '--env-file', '/nonexistent/node.env']);
+  const result = await run(['config', '--environment-file', '/nonexistent/node.env']);
   t.is(result.exitCode, 1);
   t.regex(result.stderr, /\/nonexistent\/node\.env.*cannot read env file/);
 });

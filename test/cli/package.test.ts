@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,18 +53,28 @@ test.serial(
     t.regex(help.stdout, /Commands:/);
     t.is((await run(['--version'])).stdout, '0.1.0');
     t.is((await run(['max-pods', '--instance-type', 'm5.large'])).stdout.split('\n')[0], '29');
-    const validate = await run(['validate', '--env-file', join(dir, 'missing.env')]);
+    const validate = await run(['validate', '--environment-file', join(dir, 'missing.env')]);
     t.is(validate.exitCode, 1);
     t.regex(validate.stderr, /cannot read env file/);
     t.notRegex(validate.stderr, /\n\s+at /, 'no stack trace');
     const valid = await run(['validate']);
     t.is(valid.exitCode, 0, valid.stderr);
-    // The installed bin keeps an env file away from Node's own --env-file handling (nodejs/node#54232).
+    // An env file is data however the installed CLI is started: Node's own --env-file handling (nodejs/node#54232)
+    // never sees our flag, so its NODE_OPTIONS never runs.
     const ran = join(dir, 'ran');
     await writeFile(join(dir, 'payload.cjs'), `require('node:fs').writeFileSync(${JSON.stringify(ran)}, 'ran');\n`);
     await writeFile(join(dir, 'hostile.env'), `NODE_OPTIONS=--require ${join(dir, 'payload.cjs')}\n`);
-    t.is((await run(['validate', '--env-file', join(dir, 'hostile.env')])).exitCode, 0);
-    t.false(existsSync(ran), 'NODE_OPTIONS from the env file ran');
+    const hostile = ['validate', '--environment-file', join(dir, 'hostile.env')];
+    const installedBin = join(project, 'node_modules', 'vpc-cni', 'bin', 'vpc-cni.js');
+    for (const [file, args] of [
+      [bin, hostile],
+      [process.execPath, [installedBin, ...hostile]],
+      ['npx', ['--offline', 'vpc-cni', ...hostile]],
+    ] as const) {
+      const result = await execa(file, args, { cwd: project, env, reject: false });
+      t.is(result.exitCode, 0, `${file}: ${result.stderr}`);
+      t.false(existsSync(ran), `${file}: NODE_OPTIONS from the env file ran`);
+    }
     const plan = await run(['plan', '--node', example, '--netns', 'vpc-cni-no-such-netns']);
     t.notRegex(plan.stderr, /\n\s+at /, 'no stack trace');
     t.notRegex(plan.stderr, /ERR_|Cannot find/);
@@ -84,14 +94,27 @@ const withOldNode = oldMajor !== undefined && oldMajor < 24 ? test : test.skip;
 const skipped = withOldNode === test ? '' : `skipped, no Node older than 24 at ${oldNode}: `;
 
 withOldNode(`${skipped}a Node older than 24 gets one line and exit 1, or the clone's Node 24`, async (t) => {
-  // VPC_CNI_REEXEC says "already re-executed", which stands for a clone without the Node 24 dev dependency.
-  const refused = await execa(oldNode, [join(root, 'bin', 'vpc-cni.js'), '--version'], {
-    env: { PATH: path, VPC_CNI_REEXEC: '1' },
-    reject: false,
-  });
-  t.is(refused.exitCode, 1);
-  t.is(refused.stdout, '');
-  t.regex(refused.stderr, /^vpc-cni: needs Node\.js 24 or newer, this is v\d+\.\d+\.\d+ \(.+\)$/);
+  // The bin alone stands for an installed package (no Node 24 beside it); a Node 24 link that is this very old Node
+  // stands for a clone whose dev dependency is too old as well, which must end, not start itself again.
+  const dir = await mkdtemp(join(tmpdir(), 'vpc-cni-old-node-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'bin'));
+  await copyFile(join(root, 'bin', 'vpc-cni.js'), join(dir, 'bin', 'vpc-cni.js'));
+  await writeFile(join(dir, 'package.json'), '{"type": "module"}\n');
+  for (const setup of ['alone', 'with a Node 24 link to itself']) {
+    if (setup !== 'alone') {
+      await mkdir(join(dir, 'node_modules', '.bin'), { recursive: true });
+      await symlink(oldNode, join(dir, 'node_modules', '.bin', 'node'));
+    }
+    const refused = await execa(oldNode, [join(dir, 'bin', 'vpc-cni.js'), '--version'], {
+      env: { PATH: path },
+      reject: false,
+      timeout: 30_000,
+    });
+    t.is(refused.exitCode, 1, setup);
+    t.is(refused.stdout, '', setup);
+    t.regex(refused.stderr, /^vpc-cni: needs Node\.js 24 or newer, this is v\d+\.\d+\.\d+ \(.+\)$/, setup);
+  }
   // In a clone the bin starts the dev dependency's Node 24 instead.
   const reexec = await execa(oldNode, [join(root, 'bin', 'vpc-cni.js'), '--version'], { env: { PATH: path } });
   t.is(reexec.stdout, '0.1.0');

@@ -18,7 +18,7 @@ async function target(
     const { runner, plan } = await prepareHostPlan(input);
     return { runner, plan };
   }
-  for (const flag of ['node', 'env-file', 'configmap'] as const) {
+  for (const flag of ['node', 'environment-file', 'configmap'] as const) {
     if (input.values[flag] !== undefined) throw new UsageError(`--${flag} cannot be used with a saved plan (${file})`);
   }
   const saved = parseSavedPlan(await readFile(file, 'utf8'), file);
@@ -35,7 +35,7 @@ async function target(
 
 export const apply: Command = {
   name: 'apply',
-  help: `Usage: vpc-cni apply [--node FILE] [--env-file FILE] [--configmap FILE] [--netns NAME] [--dry-run]
+  help: `Usage: vpc-cni apply [--node FILE] [--environment-file FILE] [--configmap FILE] [--netns NAME] [--dry-run]
                      [--output text|json]
        vpc-cni apply FILE [--netns NAME] [--dry-run]     (a plan saved with \`vpc-cni plan --out FILE\`)
 

@@ -12,7 +12,7 @@ function display(value: unknown): string {
 
 export const config: Command = {
   name: 'config',
-  help: `Usage: vpc-cni config [--env-file FILE] [--configmap FILE] [--changed] [--output text|json]
+  help: `Usage: vpc-cni config [--environment-file FILE] [--configmap FILE] [--changed] [--output text|json]
 
 Prints every setting with its effective value and its provenance: default, derived (follows another setting),
 ConfigMap, env file (with line) or environment.

@@ -19,8 +19,8 @@ function describe(report: InstallReport): string {
 
 export const installCniCommand: Command = {
   name: 'install-cni',
-  help: `Usage: vpc-cni install-cni [--bin-dir DIR] [--conf-dir DIR] [--socket PATH] [--env-file FILE] [--configmap FILE]
-                           [--output text|json]
+  help: `Usage: vpc-cni install-cni [--bin-dir DIR] [--conf-dir DIR] [--socket PATH] [--environment-file FILE]
+                           [--configmap FILE] [--output text|json]
 
 Installs the aws-cni plugin for the container runtime: DIR/aws-cni, one self-contained executable (a Node single
 executable application of the plugin, so the host needs no Node.js; built from this Node on first use and cached

@@ -7,7 +7,7 @@ import { hostPlanOptions, hostPlanOptionsHelp, InputError, prepareHostPlan, read
 
 export const plan: Command = {
   name: 'plan',
-  help: `Usage: vpc-cni plan [--node FILE] [--env-file FILE] [--configmap FILE] [--netns NAME]
+  help: `Usage: vpc-cni plan [--node FILE] [--environment-file FILE] [--configmap FILE] [--netns NAME]
                     [--output text|json] [--detailed-exitcode] [--out FILE]
 
 Compiles the host network plan from the configuration and the node facts (IMDS, or a snapshot with --node),

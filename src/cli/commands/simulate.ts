@@ -39,8 +39,8 @@ function table(o: SimulationOutcome): string {
 
 export const simulate: Command = {
   name: 'simulate',
-  help: `Usage: vpc-cni simulate --instance-type TYPE --pods N [--env-file FILE] [--configmap FILE] [-e KEY=VALUE ...]
-                        [--max-pods N] [--policy reference|surge] [--output text|json]
+  help: `Usage: vpc-cni simulate --instance-type TYPE --pods N [--environment-file FILE] [--configmap FILE]
+                        [-e KEY=VALUE ...] [--max-pods N] [--policy reference|surge] [--output text|json]
 
 Capacity planner. Starts a simulated node of TYPE with its primary ENI, runs the real IPAM engine (the same warm-pool
 policy, EC2 calls through the AWS SDK, checkpoint) against the built-in EC2 simulator, adds N pods one at a time

@@ -5,7 +5,7 @@ import { reportConfigIssues } from '../config-issues.ts';
 
 export const validate: Command = {
   name: 'validate',
-  help: `Usage: vpc-cni validate [--env-file FILE] [--configmap FILE] [--output text|json]
+  help: `Usage: vpc-cni validate [--environment-file FILE] [--configmap FILE] [--output text|json]
 
 Checks every Amazon VPC CNI setting against the schema (schema/config.cue): types, ranges, enums, CIDR lists,
 JSON tags, and the rules that span settings (IPv4 xor IPv6, IPv6 needs prefix delegation, ...). All problems are
