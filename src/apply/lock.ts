@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
+import { applyLockFile, LOCK_DIR } from '../lib/apply-lock.ts';
 import type { Netns } from './run.ts';
 
 /**
@@ -13,7 +14,7 @@ import type { Netns } from './run.ts';
  * holds the lock around a whole sync and calls `apply` inside it).
  */
 
-export const LOCK_DIR = '/run/vpc-cni';
+export { LOCK_DIR } from '../lib/apply-lock.ts';
 export const DEFAULT_LOCK_WAIT_S = 30;
 const FLOCK = '/usr/bin/flock';
 const CAT = '/bin/cat';
@@ -50,12 +51,12 @@ function describeNetns(netns: Netns): string {
   return `network namespace ${netns.name ?? netns.path}`;
 }
 
-async function lockKey(netns: Netns): Promise<string> {
+async function netnsInode(netns: Netns): Promise<number> {
   const path = netns.kind === 'current' ? '/proc/self/ns/net' : netns.path;
   const info = await stat(path).catch((error: Error) => {
     throw new Error(`cannot lock ${describeNetns(netns)}: ${error.message}`, { cause: error });
   });
-  return `net-${info.ino}`;
+  return info.ino;
 }
 
 /** "pid 1234 (vpc-cni apply …) since 2026-…", or why that is unknown, for the timeout message. */
@@ -101,13 +102,12 @@ async function acquire(file: string, waitS: number): Promise<Holder> {
  * Throws LockTimeoutError, naming the holder, when it does not.
  */
 export async function withApplyLock<T>(netns: Netns, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const key = await lockKey(netns);
-  const outer = held.getStore() ?? new Set<string>();
-  if (outer.has(key)) return fn();
   const dir = options.dir ?? LOCK_DIR;
+  const file = applyLockFile(dir, await netnsInode(netns));
+  const outer = held.getStore() ?? new Set<string>();
+  if (outer.has(file)) return fn();
   const waitS = options.waitS ?? DEFAULT_LOCK_WAIT_S;
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = `${dir}/apply-${key}.lock`;
   let holder: Holder;
   try {
     holder = await acquire(file, waitS);
@@ -117,7 +117,7 @@ export async function withApplyLock<T>(netns: Netns, fn: () => Promise<T>, optio
   }
   try {
     await writeFile(file, `pid ${process.pid} since ${new Date().toISOString()}\n`, { mode: 0o600 });
-    return await held.run(new Set([...outer, key]), fn);
+    return await held.run(new Set([...outer, file]), fn);
   } finally {
     holder.child.stdin.end();
     await holder.child;

@@ -50,5 +50,8 @@ async function main(): Promise<number> {
   }
 }
 
-// exitCode rather than exit(): stdout to a pipe is written asynchronously and must drain first.
-process.exitCode = await main();
+// exitCode rather than exit(): stdout to a pipe is written asynchronously and must drain first. No top-level await:
+// the single executable's main is a CommonJS script.
+void main().then((code) => {
+  process.exitCode = code;
+});

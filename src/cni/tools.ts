@@ -24,7 +24,7 @@ function find(name: string): string {
 }
 
 const found = new Map<string, string>();
-export function tool(name: 'ip' | 'nsenter'): string {
+export function tool(name: 'ip' | 'nsenter' | 'flock' | 'cat'): string {
   let path = found.get(name);
   if (path === undefined) {
     path = find(name);

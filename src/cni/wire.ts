@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { POD_GATEWAY_V4, PodRulePriority } from '../lib/pod-wiring.ts';
+import { withHostLock } from './host-lock.ts';
 import { MAIN_TABLE, type Wiring } from './result.ts';
 import { CniError, ErrorCode } from './spec.ts';
 import { run, tool } from './tools.ts';
@@ -81,8 +82,14 @@ async function hostVethSysctls(hostVeth: string): Promise<void> {
   }
 }
 
-/** Wires the pod; on any failure what was done is undone before the error is thrown. */
-export async function wirePod(w: Wiring, mtu: number): Promise<void> {
+/**
+ * Wires the pod, holding the host's apply lock; on any failure what was done is undone before the error is thrown.
+ */
+export function wirePod(w: Wiring, mtu: number): Promise<void> {
+  return withHostLock(() => wire(w, mtu));
+}
+
+async function wire(w: Wiring, mtu: number): Promise<void> {
   const cleanup = new CleanupStack();
   try {
     // A host end left by an earlier attempt of this pod, and rules of this address left by a crashed DEL.
@@ -121,9 +128,11 @@ export async function wirePod(w: Wiring, mtu: number): Promise<void> {
 }
 
 /** Removes a pod's host side; every step tolerates finding nothing, so DEL may run any number of times. */
-export async function unwirePod(ip: string | undefined, hostVeth: string | undefined): Promise<void> {
-  if (ip !== undefined) await forceBatch(hostTeardownLines(ip, hostVeth));
-  else if (hostVeth !== undefined && linkExists(hostVeth)) await forceBatch([`link del ${hostVeth}`]);
+export function unwirePod(ip: string | undefined, hostVeth: string | undefined): Promise<void> {
+  return withHostLock(async () => {
+    if (ip !== undefined) await forceBatch(hostTeardownLines(ip, hostVeth));
+    else if (hostVeth !== undefined && linkExists(hostVeth)) await forceBatch([`link del ${hostVeth}`]);
+  });
 }
 
 interface IpJson {

@@ -8,17 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../compiler/settings/index.ts';
-import { instanceTypeLimits } from '../data/instance-limits.ts';
-import { Ec2Api } from '../ipam/cloud/client.ts';
-import { Ec2Allocator } from '../ipam/cloud/ec2.ts';
 import { ImdsClient, readIpamNode } from '../ipam/cloud/imds.ts';
 import type { Clock } from '../ipam/cloud/rate.ts';
 import type { Owner } from '../ipam/datastore.ts';
-import { type EngineOptions, IpamEngine } from '../ipam/engine.ts';
-import { REFERENCE_TIMINGS, warmPoolPolicy } from '../ipam/policy/limits.ts';
-import { type NodeMaxPods, nodeMaxPods } from '../ipam/policy/max-pods.ts';
+import type { EngineOptions } from '../ipam/engine.ts';
+import { createNodeEngine, type NodeEngine } from '../ipam/node-engine.ts';
 import type { WarmPoolPolicy } from '../ipam/policy/types.ts';
-import type { InstanceLimits } from '../lib/instance-limits.ts';
 import { formatReason, type ShortageReason } from '../lib/shortage.ts';
 import { type SimulatorOptions, type Simulators, startSimulators } from '../sim/index.ts';
 
@@ -62,94 +57,44 @@ export interface NodeOptions {
   readonly retryClock?: Clock;
 }
 
-export interface SimNode {
-  readonly engine: IpamEngine;
+export interface SimNode extends NodeEngine {
   readonly sims: Simulators;
-  readonly api: Ec2Api;
-  readonly allocator: Ec2Allocator;
   readonly clock: VirtualClock;
-  readonly policy: WarmPoolPolicy;
-  /** The computed max-pods (capacity and cap), whatever `maxPods` was passed. */
-  readonly computedMaxPods: NodeMaxPods;
-  readonly notes: readonly string[];
   close(): Promise<void>;
-}
-
-export function limitsOf(instanceType: string): InstanceLimits {
-  const limits = instanceTypeLimits(instanceType);
-  if (limits === undefined)
-    throw new Error(`unknown instance type '${instanceType}' (not in src/data/instance-limits.json)`);
-  return limits;
 }
 
 /** Starts simulators (unless given) and an engine for one node; `close()` stops what it started. */
 export async function startNode(options: NodeOptions): Promise<SimNode> {
-  const config = options.config;
   const sims =
     options.sims ?? (await startSimulators({ instanceType: options.instanceType, throttle: false, ...options.sim }));
   // Like the agent: the node is learnt over IMDS (here the simulator's), never handed over by the simulator.
   const imds = new ImdsClient({ endpoint: sims.imdsUrl });
   const node = await readIpamNode(imds);
-  const instanceType = node.facts.instanceType;
-  const limits = limitsOf(instanceType);
-  const computed = nodeMaxPods(instanceType, limits, config);
-  const { policy, notes } = warmPoolPolicy(config, limits, {
-    maxPods: options.maxPods ?? computed.maxPods,
-    mode: options.mode ?? 'reference',
-    ...REFERENCE_TIMINGS,
-  });
   const clock = options.clock ?? new VirtualClock();
   const dir = options.checkpointPath === undefined ? await mkdtemp(join(tmpdir(), 'vc-ipam-sim-')) : undefined;
-  const api = new Ec2Api({
-    endpoint: sims.ec2Url,
-    region: node.facts.region,
+  const built = await createNodeEngine({
+    config: options.config,
+    node,
+    imds,
+    ec2Endpoint: sims.ec2Url,
     credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
+    checkpointPath: options.checkpointPath ?? join(dir!, 'ipam.json'),
+    clock,
+    ...(options.retryClock !== undefined ? { retryClock: options.retryClock } : {}),
     bucket: options.bucket ?? { ratePerSecond: 20, burst: 40 },
     backoff: options.retryClock === undefined ? { baseMs: 200, maxMs: 20_000 } : { baseMs: 20, maxMs: 500 },
-    maxAttempts: 5,
-    clock: options.retryClock ?? clock,
-  });
-  // client-node costs ~0.5 s to import: only custom networking pays for it.
-  const eniConfig = config.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG
-    ? await (await import('../ipam/cloud/eniconfig.ts')).readEniConfigWith(sims.kubeconfigPath, sims.nodeName, {
-        label: config.ENI_CONFIG_LABEL_DEF,
-        annotation: config.ENI_CONFIG_ANNOTATION_DEF,
-      })
-    : undefined;
-  const allocator = new Ec2Allocator(api, {
-    ...(eniConfig !== undefined ? { eniConfig } : {}),
-    instanceId: node.facts.instanceId,
-    vpcId: node.vpcId,
-    zone: node.facts.availabilityZone,
-    primarySubnetId: node.primarySubnetId,
-    clusterName: config.CLUSTER_NAME,
-    additionalTags: config.ADDITIONAL_ENI_TAGS,
-    subnetDiscovery: config.ENABLE_SUBNET_DISCOVERY,
-  });
-  const engine = new IpamEngine({
-    policy,
-    cooldownMs: config.IP_COOLDOWN_PERIOD * 1000,
-    checkpointPath: options.checkpointPath ?? join(dir!, 'ipam.json'),
-    allocator,
-    api,
-    clock,
-    primaryEniId: node.primaryEniId,
-    imds,
-    leakSweep: !config.DISABLE_LEAKED_ENI_CLEANUP,
+    ...(options.maxPods !== undefined ? { maxPods: options.maxPods } : {}),
+    ...(options.mode !== undefined ? { mode: options.mode } : {}),
+    kubernetes: { kubeconfigPath: sims.kubeconfigPath, nodeName: sims.nodeName },
     ...(options.podRoutes !== undefined ? { podRoutes: options.podRoutes } : {}),
   });
-  await engine.start();
+  await built.engine.start();
   return {
-    engine,
+    ...built,
     sims,
-    api,
-    allocator,
     clock,
-    policy,
-    computedMaxPods: computed,
-    notes,
     async close() {
-      api.close();
+      built.api.close();
       if (options.sims === undefined) await sims.close();
       if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     },

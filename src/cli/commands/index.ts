@@ -52,4 +52,9 @@ export const commands: readonly CommandEntry[] = [
     summary: 'install the aws-cni plugin (one executable, no Node.js needed on the host) and 10-aws.conflist',
     load: async () => (await import('./install-cni.ts')).installCniCommand,
   },
+  {
+    name: 'agent',
+    summary: 'run the node agent: IPAM over the plugin socket, host network, warm pool (the DaemonSet process)',
+    load: async () => (await import('./agent.ts')).agentCommand,
+  },
 ];

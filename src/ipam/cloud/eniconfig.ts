@@ -59,8 +59,14 @@ export async function readEniConfig(kubeconfig: KubeConfig, nodeName: string, ke
 }
 
 /** Same, with a kubeconfig file (the simulator's, or a node's). */
-export function readEniConfigWith(kubeconfigPath: string, nodeName: string, keys: EniConfigKeys): Promise<EniConfig> {
+/** `kubeconfigPath` undefined: KUBECONFIG, else the pod's service account (the DaemonSet's case). */
+export function readEniConfigWith(
+  kubeconfigPath: string | undefined,
+  nodeName: string,
+  keys: EniConfigKeys,
+): Promise<EniConfig> {
   const kubeconfig = new KubeConfig();
-  kubeconfig.loadFromFile(kubeconfigPath);
+  if (kubeconfigPath === undefined) kubeconfig.loadFromDefault();
+  else kubeconfig.loadFromFile(kubeconfigPath);
   return readEniConfig(kubeconfig, nodeName, keys);
 }

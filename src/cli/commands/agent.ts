@@ -1,0 +1,94 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startAgent } from '../../agent/agent.ts';
+import { checkPath } from '../../agent/install-cni.ts';
+import { createLog, type LogLevel } from '../../agent/log.ts';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
+import { type Command, UsageError } from '../command.ts';
+import { reportConfigIssues } from '../config-issues.ts';
+
+const DEFAULT_STATE_DIR = '/run/vpc-cni';
+
+function flag(values: Record<string, unknown>, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export const agentCommand: Command = {
+  name: 'agent',
+  help: `Usage: vpc-cni agent [--netns NAME] [--state-dir DIR] [--bin-dir DIR] [--conf-dir DIR]
+                     [--env-file FILE] [--configmap FILE] [--log-format text|json] [--debug]
+
+Runs the node agent (what aws-node's ipamd and entrypoint do): reads the configuration (as \`validate\` does) and
+the node from IMDSv2, starts the IPAM engine (EC2 view, checkpoint restore), applies the host plan with the
+checkpoint's pods, fills the warm pool, opens the plugin's socket DIR/agent.sock (mode 0600), and only then
+installs the aws-cni plugin and 10-aws.conflist, so the node takes pods only once it can serve them. Then it keeps
+the warm pool every 5 s and converges the host network again whenever an ENI is attached or freed.
+
+Endpoints come from the standard variables: AWS_EC2_METADATA_SERVICE_ENDPOINT (IMDS), AWS_ENDPOINT_URL_EC2 (EC2;
+credentials from the SDK's chain), KUBECONFIG (custom networking's ENIConfig), MY_NODE_NAME (this node).
+
+Flags:
+  --netns NAME        treat network namespace NAME as the node's host network (every kernel read and write goes there)
+  --state-dir DIR     the socket, and the IPAM checkpoint unless AWS_VPC_K8S_CNI_BACKING_STORE names one
+                      (default ${DEFAULT_STATE_DIR}; the checkpoint then defaults to AWS_VPC_K8S_CNI_BACKING_STORE's default)
+  --bin-dir DIR       where the plugin goes (default: HOST_CNI_BIN_PATH)
+  --conf-dir DIR      where 10-aws.conflist goes (default: HOST_CNI_CONFDIR_PATH)
+${configOptionsHelp}
+  --log-format F      text (default) or json, one line per event on stderr
+  --debug             also log each apply step
+
+SIGTERM or SIGINT: stop taking work, let the pool step in progress end, close the socket, exit 0.
+Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure (named on stderr).
+`,
+  options: {
+    netns: { type: 'string' },
+    'state-dir': { type: 'string' },
+    'bin-dir': { type: 'string' },
+    'conf-dir': { type: 'string' },
+    'log-format': { type: 'string', default: 'text' },
+    debug: { type: 'boolean' },
+    ...configOptions,
+  },
+  async run({ values, io }) {
+    const format = values['log-format'];
+    if (format !== 'text' && format !== 'json')
+      throw new UsageError(`--log-format must be text or json, got ${String(format)}`);
+    const level: LogLevel = values.debug === true ? 'debug' : 'info';
+    const log = createLog(io.stderr, format, level);
+    const loaded = await loadConfigFromFlags(values, io.env);
+    if (!reportConfigIssues(loaded, io)) return 1;
+    const stateDirFlag = flag(values, 'state-dir');
+    const stateDir = checkPath('--state-dir', stateDirFlag ?? DEFAULT_STATE_DIR);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    // The checkpoint follows --state-dir unless the operator named one, as the DaemonSet's env does.
+    const checkpointPath =
+      io.env.AWS_VPC_K8S_CNI_BACKING_STORE === undefined && stateDirFlag !== undefined
+        ? join(stateDir, 'ipam.json')
+        : loaded.config.AWS_VPC_K8S_CNI_BACKING_STORE;
+    const netns = flag(values, 'netns');
+    let agent: Awaited<ReturnType<typeof startAgent>>;
+    try {
+      agent = await startAgent({
+        config: loaded.config,
+        env: io.env,
+        ...(netns === undefined ? {} : { netns }),
+        stateDir,
+        checkpointPath,
+        cniBinDir: flag(values, 'bin-dir') ?? loaded.config.HOST_CNI_BIN_PATH,
+        cniConfDir: flag(values, 'conf-dir') ?? loaded.config.HOST_CNI_CONFDIR_PATH,
+        log,
+      });
+    } catch (error) {
+      log.error(`start-up failed: ${(error as Error).message}`);
+      return 1;
+    }
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    log.info(`${signal}: stopping`);
+    await agent.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * The pods a host plan carries, from IPAM's records (the agent's datastore or the checkpoint at
+ * AWS_VPC_K8S_CNI_BACKING_STORE): each address becomes the /32 route to its host veth and its rules, with the route
+ * table of the ENI that holds the address as the node facts show it. Pure: `plan` and the agent share it, so a node
+ * whose pods are wired plans no changes.
+ */
+import { ipv4InCidr, isIpv4 } from '../lib/address.ts';
+import { hostVethName } from '../lib/pod-wiring.ts';
+import type { NodeFacts } from './facts.ts';
+import { eniRouteTable, type PodAssignment } from './host/context.ts';
+
+/** What IPAM knows of one address; the structural subset of a lease or a checkpoint entry. */
+export interface PodRecord {
+  readonly ip: string;
+  readonly owner: { readonly networkName: string; readonly containerId: string };
+  readonly metadata: { readonly k8sPodNamespace?: string; readonly k8sPodName?: string };
+}
+
+/** The network name and container id prefix of owners recovered from kernel routes (IPAM's `_recovered`). */
+const RECOVERED = { networkName: '_recovered', prefix: 'route:' };
+
+export interface PodAssignments {
+  readonly pods: PodAssignment[];
+  /** Records no host veth can be named for (no pod names) or whose address no ENI holds: left out of the plan. */
+  readonly skipped: readonly { readonly ip: string; readonly reason: string }[];
+}
+
+function hostVethOf(r: PodRecord, vethPrefix: string): string | undefined {
+  if (r.owner.networkName === RECOVERED.networkName && r.owner.containerId.startsWith(RECOVERED.prefix)) {
+    return r.owner.containerId.slice(RECOVERED.prefix.length);
+  }
+  const { k8sPodNamespace: ns, k8sPodName: name } = r.metadata;
+  return ns && name ? hostVethName(vethPrefix, ns, name) : undefined;
+}
+
+function tableOf(ip: string, facts: NodeFacts): number | undefined {
+  const eni = facts.enis.find(
+    (e) => e.localIpv4s.slice(1).includes(ip) || e.ipv4Prefixes.some((prefix) => ipv4InCidr(ip, prefix)),
+  );
+  return eni === undefined ? undefined : eniRouteTable(eni.deviceNumber, eni.networkCard);
+}
+
+export function podAssignments(records: readonly PodRecord[], facts: NodeFacts, vethPrefix: string): PodAssignments {
+  const pods: PodAssignment[] = [];
+  const skipped: { ip: string; reason: string }[] = [];
+  for (const r of records) {
+    if (!isIpv4(r.ip)) {
+      skipped.push({ ip: r.ip, reason: 'not an IPv4 address' });
+      continue;
+    }
+    const hostVeth = hostVethOf(r, vethPrefix);
+    if (hostVeth === undefined) {
+      skipped.push({ ip: r.ip, reason: `${r.owner.containerId} has no pod name to derive its host veth from` });
+      continue;
+    }
+    const eniTable = tableOf(r.ip, facts);
+    if (eniTable === undefined) {
+      skipped.push({ ip: r.ip, reason: 'no ENI of the node holds it (IMDS may not show it yet)' });
+      continue;
+    }
+    pods.push({ ip: r.ip, hostVeth, eniTable });
+  }
+  return { pods, skipped };
+}

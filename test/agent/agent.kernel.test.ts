@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { execa } from 'execa';
+import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { NETWORK_NAME } from '../../src/agent/conflist.ts';
+import { createLog } from '../../src/agent/log.ts';
+import { testConfig } from '../../src/compiler/settings/index.ts';
+import { call } from '../../src/ipc/client.ts';
+import { type Simulators, startSimulators } from '../../src/sim/index.ts';
+import { AddResult, CniErrorObject, type CniRuntime, canBuildCniRuntime, cniRuntime } from '../helpers/cni-runtime.ts';
+import { testNeeding } from '../helpers/needs.ts';
+import { canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
+import { TEST_SEA_CACHE } from '../helpers/plugin.ts';
+
+// The whole pod path in the kernel: the simulators lay a node out in namespaces, the agent serves it (real EC2 and
+// IMDS clients against the simulators, host plan applied in the node's namespace), and the installed single-executable
+// plugin is driven through libcni inside the node namespace, as a container runtime on the host would.
+const kernel = testNeeding(
+  canCreateNetns && (await canBuildCniRuntime()),
+  'needs root for namespaces and golang-go + golang-github-appc-cni-dev for the libcni runtime',
+);
+
+interface Bed {
+  readonly sims: Simulators;
+  readonly agent: Agent;
+  readonly runtime: CniRuntime;
+  readonly nodeNs: string;
+  readonly logs: string[];
+  pod(t: ExecutionContext, name: string): Promise<Pod>;
+}
+
+interface Pod {
+  readonly ns: TestNetns;
+  readonly attachment: { containerId: string; netns: string; podName: string; podNamespace: string };
+}
+
+async function bed(t: ExecutionContext, instanceType: string, env: Record<string, string> = {}): Promise<Bed> {
+  const nodeNs = `vc-agent-${randomBytes(4).toString('hex')}`;
+  const sims = await startSimulators({ instanceType, profile: 'fast', throttle: false, nodeNetns: nodeNs });
+  t.teardown(() => sims.close());
+  const dir = await mkdtemp(join(tmpdir(), 'vc-agent-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const [bin, conf, state, cache] = ['bin', 'conf', 'state', 'cache'].map((d) => join(dir, d)) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  await Promise.all([bin, conf, state, cache].map((d) => mkdir(d)));
+  const logs: string[] = [];
+  const agent = await startAgent({
+    config: testConfig(env),
+    env: {
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
+      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
+      AWS_ACCESS_KEY_ID: 'sim',
+      AWS_SECRET_ACCESS_KEY: 'sim',
+      MY_NODE_NAME: sims.nodeName,
+    },
+    netns: nodeNs,
+    stateDir: state,
+    checkpointPath: join(state, 'ipam.json'),
+    cniBinDir: bin,
+    cniConfDir: conf,
+    executable: { cacheDir: TEST_SEA_CACHE },
+    log: createLog((line) => logs.push(line), 'text', 'debug'),
+    loopMs: 1_000,
+  });
+  t.teardown(() => agent.stop());
+  t.teardown(() => {
+    if (!t.passed) t.log(logs.join(''));
+  });
+  const runtime = await cniRuntime({
+    confDir: conf,
+    network: NETWORK_NAME,
+    binDirs: [bin],
+    cacheDir: cache,
+    nodeNetns: nodeNs,
+  });
+  return {
+    sims,
+    agent,
+    runtime,
+    nodeNs,
+    logs,
+    async pod(tt, name) {
+      const ns = await createNetns(tt, 'agp');
+      return {
+        ns,
+        attachment: {
+          containerId: `c${randomBytes(8).toString('hex')}`,
+          netns: ns.path,
+          podName: name,
+          podNamespace: 'default',
+        },
+      };
+    },
+  };
+}
+
+async function pings(from: TestNetns, to: string): Promise<boolean> {
+  const r = await execa('/usr/sbin/ip', ['netns', 'exec', from.name, '/usr/bin/ping', '-c1', '-W2', to], {
+    reject: false,
+    env: {},
+    extendEnv: false,
+  });
+  return r.exitCode === 0;
+}
+
+function addressOf(reply: Awaited<ReturnType<CniRuntime['add']>>): string {
+  if (!reply.ok) throw new Error(`ADD failed: ${reply.error.code} ${reply.error.msg}`);
+  return AddResult.parse(reply.result).ips[0]!.address.split('/')[0]!;
+}
+
+async function nodeIp(nodeNs: string, args: readonly string[]): Promise<string> {
+  return (await execa('/usr/sbin/ip', ['-n', nodeNs, ...args], { env: {}, extendEnv: false })).stdout;
+}
+
+kernel(
+  'pods get addresses from the agent, reach each other, the node and the VPC peer, and leave without a trace',
+  async (t) => {
+    const b = await bed(t, 't3.medium');
+    const node = b.sims.node!;
+    const pods = await Promise.all(Array.from({ length: 7 }, (_, i) => b.pod(t, `web-${i}`)));
+    const ips = await Promise.all(pods.map(async (p) => addressOf(await b.runtime.add(p.attachment))));
+    t.is(new Set(ips).size, 7, `distinct addresses: ${ips.join(' ')}`);
+
+    // t3.medium holds 5 secondary addresses per ENI: seven pods need a second ENI, and its addresses are on it.
+    const leases = b.agent.node.engine.store.leases();
+    const secondary = leases.filter((l) => l.deviceNumber > 0);
+    t.true(secondary.length >= 1, 'at least one pod on a secondary ENI');
+    const rules = await nodeIp(b.nodeNs, ['rule', 'show']);
+    for (const l of secondary)
+      t.regex(rules, new RegExp(`1536:\\s+from ${l.ip.replaceAll('.', '\\.')} lookup ${l.deviceNumber + 1}`));
+
+    for (const [i, p] of pods.entries()) {
+      t.true(await pings(p.ns, node.primaryIp), `pod ${ips[i]} → node`);
+      t.true(await pings(p.ns, node.vpcPeer), `pod ${ips[i]} → VPC peer ${node.vpcPeer}`);
+      t.true(await pings(p.ns, node.internetPeer), `pod ${ips[i]} → internet peer (SNAT to ${node.primaryIp})`);
+    }
+    t.true(await pings(pods[0]!.ns, ips[6]!), 'pod to pod');
+
+    // The agent's own plan carries every wired pod: a re-sync finds nothing to change.
+    t.is((await b.agent.host.sync()).changes, 0);
+
+    const check = await b.runtime.check(pods[0]!.attachment);
+    t.true(check.ok, JSON.stringify(check));
+
+    for (const p of pods) {
+      const del = await b.runtime.del(p.attachment);
+      t.true(del.ok, JSON.stringify(del));
+      t.true((await b.runtime.del(p.attachment)).ok, 'DEL twice');
+    }
+    t.is(b.agent.node.engine.store.leases().length, 0, 'every address released');
+    const links = await nodeIp(b.nodeNs, ['-o', 'link', 'show']);
+    t.notRegex(links, /eni[0-9a-f]{11}/, 'no host veth left');
+    t.notRegex(await nodeIp(b.nodeNs, ['rule', 'show']), /^(512|1536):/m, 'no pod rule left');
+    t.is((await b.agent.host.sync()).changes, 0);
+  },
+);
+
+kernel(
+  'a burst beyond the node gets typed errors, not hangs; GC releases what the runtime no longer lists',
+  async (t) => {
+    const b = await bed(t, 't3.medium');
+    const pods = await Promise.all(Array.from({ length: 18 }, (_, i) => b.pod(t, `burst-${i}`)));
+    const replies = await Promise.all(pods.map((p) => b.runtime.add(p.attachment)));
+    const ok = replies.filter((r) => r.ok);
+    const failed = replies.flatMap((r) => (r.ok ? [] : [CniErrorObject.parse(r.error)]));
+    // 3 ENIs × 5 secondary addresses.
+    t.is(ok.length, 15);
+    t.is(new Set(ok.map(addressOf)).size, 15);
+    t.is(failed.length, 3);
+    for (const e of failed) {
+      t.is(e.code, 100, e.msg);
+      t.is(JSON.parse(e.details ?? '{}').code, 'ENI_LIMIT', e.msg);
+    }
+    // Nothing of the failed ADDs is left in the node.
+    const vethCount = (await nodeIp(b.nodeNs, ['-o', 'link', 'show']))
+      .split('\n')
+      .filter((l) => /eni[0-9a-f]{11}@/.test(l));
+    t.is(vethCount.length, 15);
+
+    // libcni sends GC only for lists of cniVersion >= 1.1.0, and 10-aws.conflist says 0.4.0 as the reference's does:
+    // the GC goes to the agent as the plugin forwards it (the plugin's side: test/cni/plugin.kernel.test.ts).
+    const keep = pods.slice(0, 4).map((p) => ({ containerId: p.attachment.containerId, ifName: 'eth0' }));
+    const gc = await call(b.agent.socketPath, { op: 'GC', networkName: NETWORK_NAME, valid: keep });
+    t.is(gc.ok && gc.op === 'GC' ? gc.released : -1, 11);
+    t.is(b.agent.node.engine.store.leases().length, 4);
+  },
+);
+
+kernel('DEL works with the agent stopped; the other pods keep working', async (t) => {
+  const b = await bed(t, 't3.medium');
+  const pods = await Promise.all(Array.from({ length: 3 }, (_, i) => b.pod(t, `db-${i}`)));
+  const ips = [];
+  for (const p of pods) ips.push(addressOf(await b.runtime.add(p.attachment)));
+  await b.agent.stop();
+  const del = await b.runtime.del(pods[0]!.attachment);
+  t.true(del.ok, JSON.stringify(del));
+  t.notRegex(await nodeIp(b.nodeNs, ['route', 'show']), new RegExp(`^${ips[0]!.replaceAll('.', '\\.')} `, 'm'));
+  t.true(await pings(pods[1]!.ns, b.sims.node!.vpcPeer), 'the other pods keep working with the agent down');
+});
