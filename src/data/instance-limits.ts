@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { type InstanceLimits, InstanceLimitsSchema } from '../lib/instance-limits.ts';
 import raw from './instance-limits.json' with { type: 'json' };
 
@@ -7,13 +6,17 @@ import raw from './instance-limits.json' with { type: 'json' };
  * v1.23.1), bundled into the program. New types appear monthly: callers must treat a miss as "ask EC2", never as a
  * reason to refuse to start.
  */
-let table: ReadonlyMap<string, InstanceLimits> | undefined;
-
-function limitsTable(): ReadonlyMap<string, InstanceLimits> {
-  table ??= new Map(Object.entries(z.record(z.string(), InstanceLimitsSchema).parse(raw)));
-  return table;
-}
+const rows: Readonly<Record<string, unknown>> = raw;
+// A row is parsed when it is first asked for: a command looks up one or two of the ~1400 types, and parsing them all
+// was a sixth of `vpc-cni max-pods`. test/lib/instance-limits.test.ts parses every row.
+const parsed = new Map<string, InstanceLimits>();
 
 export function instanceTypeLimits(instanceType: string): InstanceLimits | undefined {
-  return limitsTable().get(instanceType);
+  if (!Object.hasOwn(rows, instanceType)) return undefined;
+  let limits = parsed.get(instanceType);
+  if (limits === undefined) {
+    limits = InstanceLimitsSchema.parse(rows[instanceType]);
+    parsed.set(instanceType, limits);
+  }
+  return limits;
 }
