@@ -17,7 +17,7 @@ function flag(values: Record<string, unknown>, name: string): string | undefined
 export const agentCommand: Command = {
   name: 'agent',
   help: `Usage: vpc-cni agent [--netns NAME] [--state-dir DIR] [--bin-dir DIR] [--conf-dir DIR]
-                     [--env-file FILE] [--configmap FILE] [--log-format text|json] [--debug]
+                     [--environment-file FILE] [--configmap FILE] [--log-format text|json] [--debug]
 
 Runs the node agent (what aws-node's ipamd and entrypoint do): reads the configuration (as \`validate\` does) and
 the node from IMDSv2, starts the IPAM engine (EC2 view, checkpoint restore), applies the host plan with the
