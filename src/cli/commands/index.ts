@@ -57,4 +57,9 @@ export const commands: readonly CommandEntry[] = [
     summary: 'run the node agent: IPAM over the plugin socket, host network, warm pool (the DaemonSet process)',
     load: async () => (await import('./agent.ts')).agentCommand,
   },
+  {
+    name: 'demo',
+    summary: 'the whole pod path on this machine: simulated node in namespaces, the agent, pods wired and pinging',
+    load: async () => (await import('./demo.ts')).demo,
+  },
 ];
