@@ -1,14 +1,18 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { type LiveState, unreadLiveState } from '../apply/live.ts';
 import { readForPlan } from '../apply/read.ts';
 import { currentNetns, namedNetns, Runner } from '../apply/run.ts';
+import type { PodAssignment } from '../compiler/compile.ts';
 import { compileHostPlan, PlanError } from '../compiler/compile.ts';
 import { type NodeFacts, parseNodeFacts } from '../compiler/facts.ts';
 import type { HostPlan } from '../compiler/plan.ts';
+import { podAssignments } from '../compiler/pod-assignments.ts';
+import type { Config } from '../compiler/settings/index.ts';
 import { formatIssue } from '../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config/load.ts';
+import { type CheckpointEntry, readCheckpoint } from '../ipam/checkpoint.ts';
 import { ImdsClient, imdsEndpoint, readNodeFacts } from '../ipam/cloud/imds.ts';
-import { listLinks, withInterfaceNames } from '../node/host-facts.ts';
+import { type KernelLink, listLinks, withInterfaceNames } from '../node/host-facts.ts';
 import type { CommandInput, Io } from './command.ts';
 
 /**
@@ -64,6 +68,35 @@ async function nodeFacts(values: CommandInput['values'], io: Io): Promise<NodeFa
   }
 }
 
+/**
+ * The pods of the IPAM checkpoint at AWS_VPC_K8S_CNI_BACKING_STORE, so a node whose pods are wired plans no changes
+ * (the agent plans with the same records). No checkpoint = pods unknown: their routes and rules are left alone. As in
+ * the agent, a pod whose host veth does not exist is left out: its wiring is the plugin's, not the plan's, to make.
+ */
+async function checkpointPods(
+  config: Config,
+  facts: NodeFacts,
+  links: readonly KernelLink[],
+  io: Io,
+): Promise<PodAssignment[] | undefined> {
+  const path = config.AWS_VPC_K8S_CNI_BACKING_STORE;
+  // readCheckpoint takes a missing file for a fresh node (no pods); here it means the pods are not known.
+  if ((await stat(path).catch(() => undefined)) === undefined) return undefined;
+  let entries: CheckpointEntry[];
+  try {
+    entries = await readCheckpoint(path);
+  } catch (error) {
+    throw new InputError(`cannot plan the pods of ${path}: ${(error as Error).message}`);
+  }
+  const names = new Set(links.map((l) => l.ifname));
+  const { pods, skipped } = podAssignments(entries, facts, config.AWS_VPC_K8S_CNI_VETHPREFIX);
+  const wired = pods.filter((p) => names.has(p.hostVeth));
+  io.stderr(
+    `pods: ${wired.length} wired of ${entries.length} in ${path}${skipped.length > 0 ? ` (${skipped.length} not plannable)` : ''}\n`,
+  );
+  return wired;
+}
+
 /** Loads config and facts, names the ENIs by MAC from the live links and compiles the plan. */
 export async function prepareHostPlan(input: CommandInput): Promise<HostPlanContext> {
   const { values, io } = input;
@@ -77,9 +110,11 @@ export async function prepareHostPlan(input: CommandInput): Promise<HostPlanCont
   const runner = runnerFor(values);
   // Without the links (no such namespace) the ENIs keep the names the snapshot gives them, if any.
   const links = await listLinks(runner).catch(() => []);
+  const named = withInterfaceNames(facts, links).facts;
+  const pods = await checkpointPods(loaded.config, named, links, io);
   let plan: HostPlan;
   try {
-    plan = compileHostPlan(loaded.config, withInterfaceNames(facts, links).facts);
+    plan = compileHostPlan(loaded.config, named, pods);
   } catch (error) {
     if (error instanceof PlanError) throw new InputError(error.message);
     throw error;

@@ -28,6 +28,7 @@ interface Bed {
   readonly agent: Agent;
   readonly runtime: CniRuntime;
   readonly nodeNs: string;
+  readonly stateDir: string;
   readonly logs: string[];
   pod(t: ExecutionContext, name: string): Promise<Pod>;
 }
@@ -85,6 +86,7 @@ async function bed(t: ExecutionContext, instanceType: string, env: Record<string
     agent,
     runtime,
     nodeNs,
+    stateDir: state,
     logs,
     async pod(tt, name) {
       const ns = await createNetns(tt, 'agp');
@@ -145,6 +147,20 @@ kernel(
 
     // The agent's own plan carries every wired pod: a re-sync finds nothing to change.
     t.is((await b.agent.host.sync()).changes, 0);
+    // And so does `vpc-cni plan` on the node, reading the pods from the agent's checkpoint.
+    const plan = await execa(
+      process.execPath,
+      [new URL('../../bin/vpc-cni.js', import.meta.url).pathname, 'plan', '--netns', b.nodeNs, '--detailed-exitcode'],
+      {
+        reject: false,
+        env: {
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: b.sims.imdsUrl,
+          AWS_VPC_K8S_CNI_BACKING_STORE: join(b.stateDir, 'ipam.json'),
+        },
+      },
+    );
+    t.is(plan.exitCode, 0, `${plan.stdout}\n${plan.stderr}`);
+    t.regex(plan.stderr, /pods: 7 wired of 7/);
 
     const check = await b.runtime.check(pods[0]!.attachment);
     t.true(check.ok, JSON.stringify(check));

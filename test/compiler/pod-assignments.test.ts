@@ -1,0 +1,71 @@
+import test from 'ava';
+import { parseNodeFacts } from '../../src/compiler/facts.ts';
+import { podAssignments } from '../../src/compiler/pod-assignments.ts';
+import { hostVethName } from '../../src/lib/pod-wiring.ts';
+
+const facts = parseNodeFacts(
+  {
+    version: 1,
+    instanceId: 'i-0abc',
+    instanceType: 't3.medium',
+    availabilityZone: 'us-west-2a',
+    region: 'us-west-2',
+    primaryMac: '02:00:00:00:00:01',
+    localIpv4: '10.0.0.4',
+    enis: [
+      {
+        mac: '02:00:00:00:00:01',
+        deviceNumber: 0,
+        interfaceId: 'eni-0a',
+        subnetId: 'subnet-0a',
+        subnetCidr: '10.0.0.0/20',
+        vpcCidrs: ['10.0.0.0/16'],
+        localIpv4s: ['10.0.0.4', '10.0.0.5'],
+      },
+      {
+        mac: '02:00:00:00:00:02',
+        deviceNumber: 2,
+        interfaceId: 'eni-0b',
+        subnetId: 'subnet-0a',
+        subnetCidr: '10.0.0.0/20',
+        vpcCidrs: ['10.0.0.0/16'],
+        localIpv4s: ['10.0.0.20'],
+        ipv4Prefixes: ['10.0.1.0/28'],
+      },
+    ],
+  },
+  'test',
+);
+
+const pod = (ip: string, name?: string, networkName = 'aws-cni', containerId = 'c1') => ({
+  ip,
+  owner: { networkName, containerId },
+  metadata: name === undefined ? {} : { k8sPodNamespace: 'default', k8sPodName: name },
+});
+
+test('each record becomes its host veth and the table of the ENI holding the address', (t) => {
+  const { pods, skipped } = podAssignments(
+    [pod('10.0.0.5', 'a'), pod('10.0.1.3', 'b'), pod('10.0.2.9', '_recovered', '_recovered', 'route:eni123')],
+    facts,
+    'eni',
+  );
+  t.deepEqual(pods, [
+    { ip: '10.0.0.5', hostVeth: hostVethName('eni', 'default', 'a'), eniTable: 254 },
+    // A prefix-delegated address of the ENI at device 2: table 3.
+    { ip: '10.0.1.3', hostVeth: hostVethName('eni', 'default', 'b'), eniTable: 3 },
+  ]);
+  t.deepEqual(skipped, [{ ip: '10.0.2.9', reason: 'no ENI of the node holds it (IMDS may not show it yet)' }]);
+});
+
+test('an owner without pod names, a recovered owner and an ENI primary address', (t) => {
+  const { pods, skipped } = podAssignments(
+    [pod('10.0.0.5'), pod('10.0.0.5', undefined, '_recovered', 'route:eni0a1b2c3d4e5'), pod('10.0.0.20', 'x')],
+    facts,
+    'eni',
+  );
+  t.deepEqual(pods, [{ ip: '10.0.0.5', hostVeth: 'eni0a1b2c3d4e5', eniTable: 254 }]);
+  t.is(skipped.length, 2);
+  t.regex(skipped[0]!.reason, /no pod name/);
+  // An ENI's own primary address is never a pod's.
+  t.regex(skipped[1]!.reason, /no ENI of the node holds it/);
+});
