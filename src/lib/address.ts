@@ -78,6 +78,18 @@ export function isIpv6Cidr(text: string): boolean {
   return parts !== undefined && parts.length <= 128 && isIpv6(parts.address);
 }
 
+/** Whether the IPv6 address `ip` lies in the IPv6 CIDR `cidr`; false when either does not parse. */
+export function ipv6InCidr(ip: string, cidr: string): boolean {
+  const parts = splitCidr(cidr);
+  if (!isIpv6(ip) || parts === undefined || parts.length > 128 || !isIpv6(parts.address)) return false;
+  return ipaddr.IPv6.parse(ip).match(ipaddr.IPv6.parse(parts.address), parts.length);
+}
+
+/** One spelling per IPv6 address (`2600:0::1` and `2600::1` → `2600::1`), so addresses compare as text. */
+export function normaliseIpv6(text: string): string | undefined {
+  return isIpv6(text) ? ipaddr.IPv6.parse(text).toString() : undefined;
+}
+
 export function ipv4CidrSize(cidr: Ipv4Cidr): number {
   return 2 ** (32 - cidr.bits);
 }

@@ -27,6 +27,7 @@ const replies = {
   [`${macs}0a:58:c3:00:10:02/local-ipv4s`]: '100.64.12.10',
   [`${macs}0a:58:c3:00:10:02/ipv4-prefix`]: '100.64.20.16/28',
   [`${macs}0a:58:c3:00:10:02/ipv6s`]: '2600:1f18:4c2:8a00::10',
+  [`${macs}0a:58:c3:00:10:02/subnet-ipv6-cidr-blocks`]: '2600:1f18:4c2:8a00::/64',
 };
 
 test('IMDS replies become node facts: lists split by line, absent keys defaulted', (t) => {
