@@ -121,12 +121,12 @@ let memo: Promise<Catalog> | undefined;
  * Evaluates schema/config.cue and returns the settings catalog the validator enforces; CUE checks the schema's own
  * consistency here (every default satisfies its constraint). Evaluating takes most of a second, so the result is
  * kept once per process and on disk by content hash (see `catalogCacheFile`): first the entry the build made for
- * the package's own schema (`prebuilt`), then the cache under `cacheDir`.
+ * the package's own schema (`prebuilt`, null for none), then the cache under `cacheDir`.
  */
 export function loadCatalog(
   file: string = configSchemaFile,
   cacheDir: string = defaultCacheDir(),
-  prebuilt: string | undefined = file === configSchemaFile ? prebuiltCatalogFile : undefined,
+  prebuilt: string | null = file === configSchemaFile ? prebuiltCatalogFile : null,
 ): Promise<Catalog> {
   const usual = file === configSchemaFile && cacheDir === defaultCacheDir() && prebuilt === prebuiltCatalogFile;
   if (usual && memo) return memo;
@@ -135,12 +135,11 @@ export function loadCatalog(
   return result;
 }
 
-async function loadThroughCache(file: string, cacheDir: string, prebuilt: string | undefined): Promise<Catalog> {
+async function loadThroughCache(file: string, cacheDir: string, prebuilt: string | null): Promise<Catalog> {
   const schemaText = await readFile(file, 'utf8');
   const { file: cached, key } = await catalogCacheFile(cacheDir, schemaText);
   const hit =
-    (prebuilt === undefined ? undefined : await readEntry(prebuilt, key, false)) ??
-    (await readEntry(cached, key, true));
+    (prebuilt === null ? undefined : await readEntry(prebuilt, key, false)) ?? (await readEntry(cached, key, true));
   if (hit) return hit;
   const settings = await evaluateSettings(file);
   const catalog = parseCatalog(settings);

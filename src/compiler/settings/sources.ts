@@ -2,7 +2,7 @@ import { bounded } from './echo.ts';
 
 /**
  * Where a configuration value comes from. Precedence, lowest to highest:
- *   schema default < ConfigMap `amazon-vpc-cni` data < `--env-file` < process environment.
+ *   schema default < ConfigMap `amazon-vpc-cni` data < `--environment-file` < process environment.
  * The most specific source wins, as with a DaemonSet whose `env:` overrides an `envFrom:` ConfigMap.
  */
 export type Source =
