@@ -220,3 +220,16 @@ kernel('DEL works with the agent stopped; the other pods keep working', async (t
   t.notRegex(await nodeIp(b.nodeNs, ['route', 'show']), new RegExp(`^${ips[0]!.replaceAll('.', '\\.')} `, 'm'));
   t.true(await pings(pods[1]!.ns, b.sims.node!.vpcPeer), 'the other pods keep working with the agent down');
 });
+
+kernel('50 concurrent ADDs get 50 distinct addresses, waiting for the ENIs they need instead of failing', async (t) => {
+  // m5.xlarge: 4 ENIs × 14 secondary addresses; fifty pods need all four, attached while the ADDs wait.
+  const b = await bed(t, 'm5.xlarge');
+  const pods = await Promise.all(Array.from({ length: 50 }, (_, i) => b.pod(t, `fifty-${i}`)));
+  const replies = await Promise.all(pods.map((p) => b.runtime.add(p.attachment)));
+  const failed = replies.flatMap((r) => (r.ok ? [] : [`${r.error.code} ${r.error.msg}`]));
+  t.deepEqual(failed, []);
+  const ips = replies.map(addressOf);
+  t.is(new Set(ips).size, 50);
+  t.is(new Set(b.agent.node.engine.store.leases().map((l) => l.ip)).size, 50);
+  t.true(await pings(pods[49]!.ns, b.sims.node!.vpcPeer), 'the last pod is wired');
+});
