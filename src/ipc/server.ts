@@ -54,6 +54,9 @@ function onConnection(sock: Socket, handler: Handler, timeoutMs: number): void {
     const line = lines[0];
     if (line === undefined) return;
     handled = true;
+    // The deadline is for sending a request (slow loris); answering is bounded by the handler, since an ADD may wait
+    // for an ENI to attach, and the client's own timeout ends a wait it no longer wants.
+    clearTimeout(timer);
     const decoded = decode(line, Request);
     if (!decoded.ok) return reply(sock, decoded.id, decoded.error);
     const req = decoded.value;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -18,6 +18,8 @@ import { TEST_SEA_CACHE } from '../helpers/plugin.ts';
 // The whole pod path in the kernel: the simulators lay a node out in namespaces, the agent serves it (real EC2 and
 // IMDS clients against the simulators, host plan applied in the node's namespace), and the installed single-executable
 // plugin is driven through libcni inside the node namespace, as a container runtime on the host would.
+const BIN = new URL('../../bin/vpc-cni.js', import.meta.url).pathname;
+
 const kernel = testNeeding(
   canCreateNetns && (await canBuildCniRuntime()),
   'needs root for namespaces and golang-go + golang-github-appc-cni-dev for the libcni runtime',
@@ -233,3 +235,106 @@ kernel('50 concurrent ADDs get 50 distinct addresses, waiting for the ENIs they 
   t.is(new Set(b.agent.node.engine.store.leases().map((l) => l.ip)).size, 50);
   t.true(await pings(pods[49]!.ns, b.sims.node!.vpcPeer), 'the last pod is wired');
 });
+
+kernel(
+  'vpc-cni agent killed -9 mid-ADD and restarted: every pod keeps its address, none is both free and wired; SIGTERM exits 0',
+  async (t) => {
+    const nodeNs = `vc-agentk-${randomBytes(4).toString('hex')}`;
+    const sims = await startSimulators({
+      instanceType: 't3.medium',
+      profile: 'fast',
+      throttle: false,
+      nodeNetns: nodeNs,
+    });
+    t.teardown(() => sims.close());
+    const dir = await mkdtemp(join(tmpdir(), 'vc-agentk-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const [bin, conf, state, cache] = ['bin', 'conf', 'state', 'cache'].map((d) => join(dir, d)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    await Promise.all([bin, conf, state, cache].map((d) => mkdir(d)));
+    const env = {
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
+      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
+      AWS_ACCESS_KEY_ID: 'sim',
+      AWS_SECRET_ACCESS_KEY: 'sim',
+      MY_NODE_NAME: sims.nodeName,
+      VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
+    };
+    const args = [BIN, 'agent', '--netns', nodeNs, '--state-dir', state, '--bin-dir', bin, '--conf-dir', conf];
+    const start = async () => {
+      const child = execa(process.execPath, args, { env, extendEnv: false, reject: false, all: true });
+      let seen = '';
+      await new Promise<void>((resolve, reject) => {
+        child.all!.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (seen.includes(' ready: ')) resolve();
+        });
+        void child.then(() => reject(new Error(`agent exited before ready:\n${seen}`)));
+      });
+      // Boxed: an async function returning the child (a promise) would wait for it to exit.
+      return { child };
+    };
+    let agent = (await start()).child;
+    t.teardown(() => {
+      agent.kill('SIGKILL');
+    });
+    const runtime = await cniRuntime({
+      confDir: conf,
+      network: NETWORK_NAME,
+      binDirs: [bin],
+      cacheDir: cache,
+      nodeNetns: nodeNs,
+    });
+    const pod = async (name: string) => {
+      const ns = await createNetns(t, 'agk');
+      return {
+        ns,
+        attachment: {
+          containerId: `c${randomBytes(8).toString('hex')}`,
+          netns: ns.path,
+          podName: name,
+          podNamespace: 'default',
+        },
+      };
+    };
+    const first = await Promise.all(Array.from({ length: 3 }, (_, i) => pod(`k-${i}`)));
+    const firstIps = await Promise.all(first.map(async (p) => addressOf(await runtime.add(p.attachment))));
+    // A second wave, cut by kill -9 while its ADDs are in flight.
+    const second = await Promise.all(Array.from({ length: 4 }, (_, i) => pod(`k2-${i}`)));
+    const wave = Promise.all(second.map((p) => runtime.add(p.attachment)));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    agent.kill('SIGKILL');
+    await agent;
+    const waveReplies = await wave;
+    agent = (await start()).child;
+
+    // The first pods still have their addresses, by the restarted agent's word and in the kernel.
+    for (const [i, p] of first.entries()) {
+      const check = await runtime.check(p.attachment);
+      t.true(check.ok, JSON.stringify(check));
+      t.true(await pings(p.ns, sims.node!.vpcPeer), `pod ${firstIps[i]} still reaches the VPC peer`);
+    }
+    // Pods whose ADD was cut are either wired and known, or neither: the runtime DELs a failed ADD, which must succeed.
+    for (const [i, p] of second.entries()) {
+      if (!waveReplies[i]!.ok) t.true((await runtime.del(p.attachment)).ok, 'DEL of a cut ADD');
+    }
+    const checkpoint = JSON.parse(await readFile(join(state, 'ipam.json'), 'utf8')) as {
+      allocations: Array<{ ipv4: string; containerID: string }>;
+    };
+    const held = checkpoint.allocations.map((a) => a.ipv4);
+    t.is(new Set(held).size, held.length, 'no address held twice');
+    const routes = (await nodeIp(nodeNs, ['-4', 'route', 'show', 'table', 'main', 'scope', 'link']))
+      .split('\n')
+      .filter((l) => / dev eni[0-9a-f]{11}/.test(l))
+      .map((l) => l.split(' ')[0]!);
+    for (const ip of routes) t.true(held.includes(ip), `${ip} is wired and held`);
+    t.is(routes.length, held.length, 'every held address is wired');
+
+    agent.kill('SIGTERM');
+    t.is((await agent).exitCode, 0);
+  },
+);

@@ -83,7 +83,11 @@ async function withServer(t: { teardown(fn: () => Promise<void>): void }, opts: 
     path,
     async (req) => {
       if (req.op === 'ADD') return { ok: true as const, op: 'ADD' as const, assignment };
-      if (req.op === 'STATUS') return { ok: true as const, op: 'STATUS' as const, ready: true, message: 'ready' };
+      if (req.op === 'STATUS') {
+        // An answer that takes longer than the request deadline, as an ADD waiting for an ENI does.
+        await new Promise((resolve) => setTimeout(resolve, 2 * (opts.connectionTimeoutMs ?? 0)));
+        return { ok: true as const, op: 'STATUS' as const, ready: true, message: 'ready' };
+      }
       return {
         ok: false as const,
         error: {
@@ -150,4 +154,10 @@ test('client: a dead socket is UNREACHABLE with the path in the message', async 
   const err = await t.throwsAsync(call('/nonexistent/agent.sock', { op: 'STATUS' }), { instanceOf: IpcError });
   t.is(err?.kind, 'UNREACHABLE');
   t.regex(err?.message ?? '', /nonexistent\/agent.sock/);
+});
+
+test('socket: the request deadline bounds sending a request, not the answer to it', async (t) => {
+  const path = await withServer(t, { connectionTimeoutMs: 200 });
+  const res = await call(path, { op: 'STATUS' }, 5_000);
+  t.like(res, { ok: true, op: 'STATUS', ready: true });
 });
