@@ -20,11 +20,32 @@ export async function shutdown(server: Server): Promise<void> {
   await closed;
 }
 
-export async function readBody(request: IncomingMessage, limit = 1 << 20): Promise<string> {
-  let body = '';
-  for await (const chunk of request) {
-    body += chunk;
-    if (body.length > limit) throw new Error(`request body over ${limit} bytes`);
+/** Requests larger than a simulator accepts; each server answers it in its own service's error shape (4xx). */
+export class BodyTooLarge extends Error {
+  override readonly name = 'BodyTooLarge';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`request body over ${limit} bytes`);
+    this.limit = limit;
   }
-  return body;
+}
+
+/**
+ * The request body as UTF-8, at most `limit` bytes. A larger body is refused with BodyTooLarge: at once when its
+ * Content-Length says so, else after the rest is read and dropped, so the client still gets an answer rather than a
+ * reset connection, and nothing past the limit is kept.
+ */
+export async function readBody(request: IncomingMessage, limit = 1 << 20): Promise<string> {
+  if (Number(request.headers['content-length'] ?? 0) > limit) {
+    request.resume();
+    throw new BodyTooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes <= limit) chunks.push(chunk);
+  }
+  if (bytes > limit) throw new BodyTooLarge(limit);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -246,3 +246,22 @@ test('requests without a SigV4 Authorization header are refused', async (t) => {
   t.is(response.status, 401);
   t.regex(await response.text(), /<Code>AuthFailure<\/Code>/);
 });
+
+test('an oversized request body is a 4xx in EC2 error XML, not a simulator bug', async (t) => {
+  const sims = await startSimulators();
+  t.teardown(() => sims.close());
+  const big = `Action=DescribeSubnets&Version=2016-11-15&Filter.1.Value.1=${'a'.repeat(2 << 20)}`;
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 x' };
+  const declared = await fetch(sims.ec2Url, { method: 'POST', headers, body: big });
+  t.is(declared.status, 413);
+  t.regex(await declared.text(), /<Response><Errors><Error><Code>RequestEntityTooLarge<\/Code>/);
+  // Streamed without a Content-Length: the body is read to its end, dropped, and answered the same way.
+  const streamed = await fetch(sims.ec2Url, {
+    method: 'POST',
+    headers,
+    body: new Blob([big]).stream(),
+    duplex: 'half',
+  } as RequestInit);
+  t.is(streamed.status, 413);
+  t.regex(await streamed.text(), /<Code>RequestEntityTooLarge<\/Code>/);
+});

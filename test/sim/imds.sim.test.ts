@@ -42,6 +42,13 @@ test('IMDS refuses requests without a valid token and answers 404 for absent key
     401,
   );
   t.is((await fetch(`${sims.imdsUrl}/latest/api/token`, { method: 'PUT' })).status, 400, 'a token needs a TTL');
+  for (const ttl of ['1.0', '0x10', '1e3', '0', '21601']) {
+    const asked = await fetch(`${sims.imdsUrl}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl },
+    });
+    t.is(asked.status, 400, `TTL ${ttl}`);
+  }
   const get = await imds(sims.imdsUrl);
   const mac = (await get('/latest/meta-data/mac')).text;
   const eni = `/latest/meta-data/network/interfaces/macs/${mac}`;

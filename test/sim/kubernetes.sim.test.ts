@@ -169,3 +169,15 @@ testNeeding(hasKubectl, 'no kubectl on this machine')('kubectl get nodes works a
     'eniconfig.crd.k8s.amazonaws.com/us-west-2b',
   ]);
 });
+
+test('an oversized request body is a 413 Status, as the API server answers it', async (t) => {
+  const sims = await startSimulators();
+  t.teardown(() => sims.close());
+  const response = await fetch(`${sims.kubernetesUrl}/api/v1/namespaces/default/pods`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ metadata: { name: 'big', annotations: { a: 'x'.repeat(2 << 20) } } }),
+  });
+  t.is(response.status, 413);
+  t.like(await response.json(), { kind: 'Status', reason: 'RequestEntityTooLarge', code: 413 });
+});

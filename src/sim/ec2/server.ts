@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AuditLog } from '../audit.ts';
 import type { Faults } from '../faults.ts';
-import { readBody } from '../http.ts';
+import { BodyTooLarge, readBody } from '../http.ts';
 import type { Cloud } from '../model/cloud.ts';
 import { type Profile, waitFor } from '../profile.ts';
 import type { Throttle } from '../throttle.ts';
@@ -39,13 +39,15 @@ async function handle(options: Ec2ServerOptions, request: IncomingMessage, respo
   const started = performance.now();
   const requestId = randomUUID();
   const query = request.url?.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
-  const params = QueryParams.parse(request.method === 'POST' ? await readBody(request) : query);
-  const actionName = params.string('Action') ?? '';
+  let params = QueryParams.parse('');
+  let actionName = '';
   let status = 200;
   let outcome = 'ok';
   try {
-    const body = await execute(options, request, params, actionName);
-    send(response, 200, renderResponse(actionName, requestId, body));
+    params = QueryParams.parse(request.method === 'POST' ? await body(request) : query);
+    actionName = params.string('Action') ?? '';
+    const result = await execute(options, request, params, actionName);
+    send(response, 200, renderResponse(actionName, requestId, result));
   } catch (error) {
     if (!(error instanceof Ec2Error)) throw error;
     status = error.status;
@@ -60,6 +62,19 @@ async function handle(options: Ec2ServerOptions, request: IncomingMessage, respo
       status,
       durationMs: performance.now() - started,
     });
+  }
+}
+
+/**
+ * EC2 refuses an oversized request with a client error; its catalogue has no code of its own for it, so the
+ * simulator answers as the AWS front ends do (413), in EC2's error envelope, which the SDK reads as non-retryable.
+ */
+async function body(request: IncomingMessage): Promise<string> {
+  try {
+    return await readBody(request);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw new Ec2Error('RequestEntityTooLarge', error.message, 413);
+    throw error;
   }
 }
 

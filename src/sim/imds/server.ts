@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditLog } from '../audit.ts';
 import type { Faults } from '../faults.ts';
 import type { Cloud } from '../model/cloud.ts';
+import { parseTtl, TokenStore } from './tokens.ts';
 import { lookup, type MetadataTree, metadataTree } from './tree.ts';
 
 export interface ImdsServerOptions {
@@ -17,7 +17,6 @@ export interface ImdsServerOptions {
 
 const TOKEN_TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
 const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
-const MAX_TTL_SECONDS = 21_600;
 
 /**
  * IMDSv2 for one instance. The tree is republished from the model after every change, `propagationMs` later, so the
@@ -38,7 +37,7 @@ export function createImdsServer(options: ImdsServerOptions): { server: Server; 
     }, options.propagationMs);
     pending.add(timer);
   });
-  const tokens = new Map<string, number>();
+  const tokens = new TokenStore();
   const server = createServer((request, response) => {
     answer(options, tokens, () => published, request, response).catch((error: unknown) => {
       response.writeHead(500).end(`simulator bug: ${String(error)}`);
@@ -53,7 +52,7 @@ export function createImdsServer(options: ImdsServerOptions): { server: Server; 
 
 async function answer(
   options: ImdsServerOptions,
-  tokens: Map<string, number>,
+  tokens: TokenStore,
   tree: () => MetadataTree,
   request: IncomingMessage,
   response: ServerResponse,
@@ -78,27 +77,23 @@ async function answer(
 
 type Reply = [number, string, Record<string, string>?];
 
-function route(tokens: Map<string, number>, tree: MetadataTree, request: IncomingMessage, path: string): Reply {
+function route(tokens: TokenStore, tree: MetadataTree, request: IncomingMessage, path: string): Reply {
   if (path === '/latest/api/token') {
     if (request.method !== 'PUT') return [405, 'Method Not Allowed'];
     return issueToken(tokens, request);
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') return [405, 'Method Not Allowed'];
-  const token = request.headers[TOKEN_HEADER];
-  const expiry = typeof token === 'string' ? tokens.get(token) : undefined;
-  if (expiry === undefined || expiry < Date.now()) return [401, 'Unauthorized'];
+  if (!tokens.valid(request.headers[TOKEN_HEADER])) return [401, 'Unauthorized'];
   if (!path.startsWith('/latest/') && path !== '/latest') return [404, 'Not Found'];
   const key = path.slice('/latest'.length).replace(/^\/+|\/+$/g, '');
   const body = lookup(tree, key);
   return body === undefined ? [404, 'Not Found'] : [200, body];
 }
 
-/** Tokens are random, valid for the asked TTL (1 s to 6 h); a proxied request (X-Forwarded-For) never gets one. */
-function issueToken(tokens: Map<string, number>, request: IncomingMessage): Reply {
+/** Tokens are valid for the asked TTL (1 s to 6 h); a proxied request (X-Forwarded-For) never gets one. */
+function issueToken(tokens: TokenStore, request: IncomingMessage): Reply {
   if (request.headers['x-forwarded-for'] !== undefined) return [403, 'Forbidden'];
-  const ttl = Number(request.headers[TOKEN_TTL_HEADER]);
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) return [400, 'Bad Request'];
-  const token = randomBytes(24).toString('base64url');
-  tokens.set(token, Date.now() + ttl * 1000);
-  return [200, token, { [TOKEN_TTL_HEADER]: String(ttl) }];
+  const ttl = parseTtl(request.headers[TOKEN_TTL_HEADER]);
+  if (ttl === undefined) return [400, 'Bad Request'];
+  return [200, tokens.issue(ttl), { [TOKEN_TTL_HEADER]: String(ttl) }];
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AuditLog } from '../audit.ts';
 import type { Faults } from '../faults.ts';
-import { readBody } from '../http.ts';
+import { BodyTooLarge, readBody } from '../http.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION } from './discovery.ts';
 import { badRequest, KubeError } from './errors.ts';
 import { ENICONFIG_GROUP, type ResourceType, resourceFor } from './resources.ts';
@@ -171,7 +171,15 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 }
 
 async function readJson(request: IncomingMessage): Promise<KubeObject> {
-  const text = await readBody(request);
+  let text: string;
+  try {
+    text = await readBody(request);
+  } catch (error) {
+    // As the API server words it (apiserver's handlers/rest: "Request entity too large: limit is 3145728").
+    if (error instanceof BodyTooLarge)
+      throw new KubeError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${error.limit}`);
+    throw error;
+  }
   try {
     return JSON.parse(text) as KubeObject;
   } catch {
