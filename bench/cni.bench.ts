@@ -3,14 +3,19 @@
 // VERSION (the single executable, and `node dist/aws-cni.js`). Baseline: Debian's ptp + host-local doing the same
 // veth + address wiring, ADD and DEL p50/p99, sequential and 10-way concurrent. Needs root (skips, saying so).
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
+import { startAgent } from '../src/agent/agent.ts';
+import { NETWORK_NAME } from '../src/agent/conflist.ts';
+import { createLog } from '../src/agent/log.ts';
 import { PLUGIN_BUNDLE, pluginExecutable } from '../src/agent/plugin-executable.ts';
+import { testConfig } from '../src/compiler/settings/index.ts';
 import { packageFile } from '../src/data/files.ts';
+import { startSimulators } from '../src/sim/index.ts';
 import { type CniRuntime, canBuildCniRuntime, cniRuntime, cniRuntimeBinary } from '../test/helpers/cni-runtime.ts';
 import { createNetns, type TestNetns } from '../test/helpers/netns.ts';
 
@@ -121,15 +126,52 @@ async function ptpHostLocal(scratch: string, node: TestNetns): Promise<Plugin> {
   return { label: 'ptp + host-local', runtime };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// aws-cni against a running agent: returns the plugin to measure, or undefined while there is no agent to run.
-// To fill in once `vpc-cni agent --netns NAME --state-dir DIR` exists: start the simulators with this node
-// namespace (startSimulators({ nodeNetns }) in src/sim), start the agent in it, installCni() into a bin/conf dir
-// with the agent's socket, and return cniRuntime({ confDir, network: 'aws-cni', binDirs: [binDir], ... }).
-async function awsCniAgainstAgent(_scratch: string, _node: TestNetns): Promise<Plugin | undefined> {
-  return undefined;
+/**
+ * aws-cni against a running agent: the simulators lay out an m5.4xlarge in their own node namespace, the agent serves it
+ * with a warm pool big enough for every pod of the run (ADDs measure the pod path, not EC2 attaching ENIs), and the
+ * installed single executable is driven through libcni in that namespace.
+ */
+async function awsCniAgainstAgent(scratch: string): Promise<Plugin> {
+  const nodeNs = `vc-bagent-${randomBytes(4).toString('hex')}`;
+  const sims = await startSimulators({
+    instanceType: 'm5.4xlarge',
+    profile: 'fast',
+    throttle: false,
+    nodeNetns: nodeNs,
+  });
+  cleanup.push(() => sims.close());
+  const [bin, conf, state] = ['agent-bin', 'agent-conf', 'agent-state'].map((d) => join(scratch, d)) as [
+    string,
+    string,
+    string,
+  ];
+  await Promise.all([bin, conf, state].map((d) => mkdir(d)));
+  const agent = await startAgent({
+    config: testConfig({ WARM_IP_TARGET: String(SEQUENTIAL + CONCURRENT_PODS + 10) }),
+    env: {
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
+      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
+      AWS_ACCESS_KEY_ID: 'sim',
+      AWS_SECRET_ACCESS_KEY: 'sim',
+      MY_NODE_NAME: sims.nodeName,
+    },
+    netns: nodeNs,
+    stateDir: state,
+    checkpointPath: join(state, 'ipam.json'),
+    cniBinDir: bin,
+    cniConfDir: conf,
+    log: createLog(() => {}, 'text'),
+  });
+  cleanup.push(() => agent.stop());
+  const runtime = await cniRuntime({
+    confDir: conf,
+    network: NETWORK_NAME,
+    binDirs: [bin],
+    cacheDir: join(scratch, 'cache-aws'),
+    nodeNetns: nodeNs,
+  });
+  return { label: 'aws-cni + vpc-cni agent', runtime };
 }
-// ---------------------------------------------------------------------------------------------------------------
 
 const VERSION_ENV = { CNI_COMMAND: 'VERSION' };
 
@@ -155,11 +197,11 @@ async function main(): Promise<void> {
   console.log(`  bare \`node -e 0\`                       ${ms(bare)} ms`);
 
   const sea = await seaFloor(bare);
-  const bundle = packageFile('dist', 'aws-cni.js');
+  const bundle = packageFile('dist', PLUGIN_BUNDLE);
   if ((await stat(bundle).catch(() => undefined)) !== undefined) {
     const viaNode = await startP50(node24, [bundle], VERSION_ENV);
-    console.log(`  aws-cni VERSION, node dist/aws-cni.js   ${ms(viaNode)} ms  ${(viaNode / bare).toFixed(2)}× bare`);
-  } else console.log('  aws-cni VERSION, node dist/aws-cni.js   not measured: dist/aws-cni.js is not built');
+    console.log(`  aws-cni VERSION, node + bundle          ${ms(viaNode)} ms  ${(viaNode / bare).toFixed(2)}× bare`);
+  }
 
   if (process.getuid?.() !== 0 || !(await canBuildCniRuntime())) {
     console.log('ADD/DEL skipped: needs root (network namespaces) and golang-go + golang-github-appc-cni-dev');
@@ -171,9 +213,8 @@ async function main(): Promise<void> {
   const node = await createNetns(context, 'bnode');
 
   const plugins = [await ptpHostLocal(scratch, node)];
-  const ours = await awsCniAgainstAgent(scratch, node);
-  if (ours !== undefined) plugins.push(ours);
-  else console.log('aws-cni ADD/DEL: not measured (no agent to run it against yet)');
+  const ours = await awsCniAgainstAgent(scratch);
+  plugins.push(ours);
 
   console.log(
     `\nthrough libcni (ms, whole runtime process each): ${SEQUENTIAL} pods sequential, ${CONCURRENT_PODS} ${CONCURRENCY}-way`,
@@ -190,7 +231,7 @@ async function main(): Promise<void> {
     results.set(plugin.label, { seq, par });
   }
   const baseline = results.get('ptp + host-local')!;
-  const mine = ours === undefined ? undefined : results.get(ours.label);
+  const mine = results.get(ours.label);
   if (mine !== undefined && sea !== undefined) {
     // The plugin's own work: its ADD minus its bare start-up (VERSION), against ptp + host-local's whole ADD.
     const own = percentile(mine.seq.add, 50) - sea;
