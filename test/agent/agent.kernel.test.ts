@@ -114,6 +114,21 @@ async function pings(from: TestNetns, to: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/** The source address a TCP connection from `from` shows at `peer` (a one-shot listener in the peer's namespace). */
+async function sourceSeenBy(peerNs: string, peer: string, from: TestNetns): Promise<string> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const listen = `import socket\ns=socket.create_server(('${peer}', ${port}))\nprint('up', flush=True)\nc,a=s.accept()\nprint(a[0], flush=True)`;
+  const listener = execa('/usr/sbin/ip', ['netns', 'exec', peerNs, '/usr/bin/python3', '-c', listen], {
+    env: {},
+    extendEnv: false,
+    timeout: 10_000,
+  });
+  await new Promise<void>((resolve) => listener.stdout!.once('data', () => resolve()));
+  const connect = `import socket\nsocket.create_connection(('${peer}', ${port}), timeout=5).close()`;
+  await from.exec('/usr/bin/python3', ['-c', connect]);
+  return (await listener).stdout.split('\n').at(-1)!.trim();
+}
+
 function addressOf(reply: Awaited<ReturnType<CniRuntime['add']>>): string {
   if (!reply.ok) throw new Error(`ADD failed: ${reply.error.code} ${reply.error.msg}`);
   return AddResult.parse(reply.result).ips[0]!.address.split('/')[0]!;
@@ -146,6 +161,12 @@ kernel(
       t.true(await pings(p.ns, node.internetPeer), `pod ${ips[i]} → internet peer (SNAT to ${node.primaryIp})`);
     }
     t.true(await pings(pods[0]!.ns, ips[6]!), 'pod to pod');
+    // Inside the VPC there is no SNAT: the VPC peer sees each pod's own address, on the primary ENI and on another.
+    const onDevice = (primary: boolean) =>
+      ips.findIndex((ip) => leases.some((l) => l.ip === ip && (l.deviceNumber === 0) === primary));
+    for (const at of [onDevice(true), onDevice(false)]) {
+      t.is(await sourceSeenBy(node.vpcNetns, node.vpcPeer, pods[at]!.ns), ips[at]!);
+    }
 
     // The agent's own plan carries every wired pod: a re-sync finds nothing to change.
     t.is((await b.agent.host.sync()).changes, 0);
