@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -9,6 +9,7 @@ import { NETWORK_NAME } from '../../src/agent/conflist.ts';
 import { createLog } from '../../src/agent/log.ts';
 import { testConfig } from '../../src/compiler/settings/index.ts';
 import { call } from '../../src/ipc/client.ts';
+import { hostVethName } from '../../src/lib/pod-wiring.ts';
 import { type Simulators, startSimulators } from '../../src/sim/index.ts';
 import { AddResult, CniErrorObject, type CniRuntime, canBuildCniRuntime, cniRuntime } from '../helpers/cni-runtime.ts';
 import { testNeeding } from '../helpers/needs.ts';
@@ -359,3 +360,54 @@ kernel(
     t.is((await agent).exitCode, 0);
   },
 );
+
+kernel("Debian's tuning and bandwidth run chained after aws-cni on its prevResult", async (t) => {
+  const b = await bed(t, 't3.medium');
+  // A second network in the same conf dir: aws-cni as the agent installed it, then tuning and bandwidth.
+  const installed = JSON.parse(await readFile(b.agent.install.conflist.path, 'utf8')) as {
+    plugins: Array<Record<string, unknown>>;
+  };
+  const chained = {
+    cniVersion: '1.0.0',
+    name: 'aws-chained',
+    plugins: [
+      installed.plugins[0],
+      { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.arp_announce': '2' } },
+      {
+        type: 'bandwidth',
+        ingressRate: 100_000_000,
+        ingressBurst: 1_000_000,
+        egressRate: 100_000_000,
+        egressBurst: 1_000_000,
+      },
+    ],
+  };
+  const confDir = join(b.agent.install.conflist.path, '..');
+  await writeFile(join(confDir, '20-aws-chained.conflist'), JSON.stringify(chained));
+  const runtime = await cniRuntime({
+    confDir,
+    network: 'aws-chained',
+    binDirs: [join(b.agent.install.plugin.path, '..')],
+    cacheDir: join(confDir, '..', 'cache-chained'),
+    nodeNetns: b.nodeNs,
+  });
+  const p = await b.pod(t, 'tuned');
+  const ip = addressOf(await runtime.add(p.attachment));
+  t.is(
+    (await p.ns.exec('/usr/sbin/sysctl', ['-n', 'net.ipv4.conf.eth0.arp_announce'])).trim(),
+    '2',
+    'tuning ran in the pod',
+  );
+  // bandwidth shapes the host end of the pod's veth (and an ifb for egress), in the node's namespace.
+  const hostVeth = hostVethName('eni', 'default', 'tuned');
+  t.regex(await nodeIp(b.nodeNs, ['link', 'show', hostVeth]), /state UP/);
+  const qdisc = await execa('/usr/sbin/tc', ['-n', b.nodeNs, 'qdisc', 'show', 'dev', hostVeth], {
+    env: {},
+    extendEnv: false,
+  });
+  t.regex(qdisc.stdout, /tbf/, 'bandwidth shaped the host end');
+  t.true(await pings(p.ns, b.sims.node!.vpcPeer), `pod ${ip} still reaches the VPC peer`);
+  const del = await runtime.del(p.attachment);
+  t.true(del.ok, JSON.stringify(del));
+  t.is(b.agent.node.engine.store.leases().length, 0);
+});
