@@ -6,14 +6,15 @@ import type { LiveState } from './live.ts';
 import { type LockOptions, withApplyLock } from './lock.ts';
 import { readForPlan } from './read.ts';
 import { changeLine } from './render.ts';
-import { revert } from './revert.ts';
+import { revert, rollbackDifferences, strayTables } from './revert.ts';
 import type { Runner } from './run.ts';
 import { verify } from './verify.ts';
 import { write } from './write.ts';
 
 /**
  * read → diff → write → verify; on any failure after the first write, converge back to the state read at the
- * start and throw an ApplyError naming the step, the object or batch line, and whether the rollback worked.
+ * start, re-read, and throw an ApplyError naming the step, the object or batch line, and what the re-read shows:
+ * back as before, or exactly what still differs.
  * A no-op plan costs one read and no writes.
  */
 
@@ -44,15 +45,30 @@ export function preconditionFailures(expected: ChangeSet, actual: ChangeSet): st
   ];
 }
 
+/**
+ * Converges back to `captured`, deletes the iptables-nft tables the apply created once they are empty again, then
+ * re-reads: the outcome is what the namespace shows, whatever the writes reported.
+ */
 async function rollBack(runner: Runner, captured: LiveState, plan: HostPlan): Promise<RollbackOutcome> {
+  let error: Error | undefined;
   try {
     const now = await readForPlan(runner, plan);
     const back = revert(captured, now, plan);
     await write(runner, { changes: back.changes, desired: back.target, live: now });
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, error: error as Error };
+    const after = await readForPlan(runner, plan);
+    const stray = strayTables(captured, after);
+    if (stray.length > 0) await write(runner, { changes: [], desired: back.target, live: after, dropTables: stray });
+  } catch (caught) {
+    error = caught as Error;
   }
+  let differs: string[];
+  try {
+    differs = rollbackDifferences(captured, await readForPlan(runner, plan), plan);
+  } catch (caught) {
+    return { ok: false, error: caught as Error };
+  }
+  if (differs.length === 0) return { ok: true };
+  return { ok: false, differs, ...(error === undefined ? {} : { error }) };
 }
 
 function failure(step: ApplyStep, error: unknown, rollback?: RollbackOutcome): ApplyError {

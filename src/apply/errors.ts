@@ -29,10 +29,31 @@ export class WriteError extends Error {
   }
 }
 
+/**
+ * What a rollback achieved, as seen by re-reading the namespace afterwards (never assumed from the writes exiting 0).
+ */
 export interface RollbackOutcome {
-  /** True when the namespace was converged back to the state captured before the apply. */
+  /** True only when the re-read state equals the one captured before the apply, over everything it could touch. */
   readonly ok: boolean;
+  /** How the re-read state still differs, one object per line (empty when ok, or when it could not be re-read). */
+  readonly differs?: readonly string[];
+  /** The rollback's own failure: a batch that failed, or the re-read. */
   readonly error?: Error;
+}
+
+/** Longest list of differences an error prints; the rest are counted. */
+const MAX_DIFFERS = 20;
+
+function rollbackLines(rollback: RollbackOutcome): string[] {
+  if (rollback.ok) return ['rolled back: re-read, the namespace is as it was before the apply'];
+  const differs = rollback.differs ?? [];
+  if (differs.length === 0) {
+    return [`ROLLBACK UNVERIFIED, the namespace could not be re-read: ${rollback.error?.message ?? 'unknown error'}`];
+  }
+  const shown = differs.slice(0, MAX_DIFFERS).map((line) => `  ${line}`);
+  const more = differs.length > MAX_DIFFERS ? [`  … and ${differs.length - MAX_DIFFERS} more`] : [];
+  const why = rollback.error === undefined ? [] : [`the rollback failed: ${rollback.error.message}`];
+  return ['ROLLBACK INCOMPLETE, the namespace differs from its state before the apply:', ...shown, ...more, ...why];
 }
 
 export class ApplyError extends Error {
@@ -48,12 +69,7 @@ export class ApplyError extends Error {
     options: { cause?: unknown; lines?: readonly string[]; rollback?: RollbackOutcome },
   ) {
     const lines = options.lines ?? [];
-    const rollback =
-      options.rollback === undefined
-        ? []
-        : options.rollback.ok
-          ? ['rolled back: the namespace is back to its state before the apply']
-          : [`ROLLBACK FAILED, the namespace is partly changed: ${options.rollback.error?.message}`];
+    const rollback = options.rollback === undefined ? [] : rollbackLines(options.rollback);
     super([shortMessage, ...lines, ...rollback].join('\n'), { cause: options.cause });
     this.step = step;
     this.shortMessage = shortMessage;

@@ -27,10 +27,22 @@ export interface LiveState {
   readonly iptablesRules: readonly IptablesRule[];
   readonly nftTables: readonly NftTable[];
   /**
+   * Every nft table of the namespace by name, foreign ones included, never their contents: a rollback compares it
+   * with the one captured before the apply to find the tables iptables-nft created for our rules (absent = not read).
+   */
+  readonly nftIndex?: readonly NftTableSummary[];
+  /**
    * Set when the kernel could not be read (`not root`, …) and this state stands in for it as an empty node: the diff
    * then says every change is assumed, not observed.
    */
   readonly unread?: string;
+}
+
+export interface NftTableSummary {
+  /** `family name`, e.g. `ip mangle`. */
+  readonly key: string;
+  /** No rule, set or other object, and no base chain with a policy other than accept. */
+  readonly empty: boolean;
 }
 
 /** A route plus what only the kernel knows: who installed it (`kernel` for connected routes). */

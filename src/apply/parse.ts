@@ -9,7 +9,7 @@ import type {
   NftTable,
   Sysctl,
 } from '../compiler/plan.ts';
-import { LIVE, type LiveRoute, type LiveRule } from './live.ts';
+import { LIVE, type LiveRoute, type LiveRule, type NftTableSummary } from './live.ts';
 
 /*
  * Pure parsers from the text the kernel tools print (`ip -json`, `iptables-save`, `nft list`, /proc/sys) to live
@@ -236,11 +236,28 @@ function parseBaseChain(line: string): NftChain['base'] | undefined {
 }
 
 /**
- * `nft -s -y list ruleset` → the named tables only (foreign tables are skipped unread). Sets, maps and other
- * objects the plan cannot express are kept as pseudo-chains named by their header, so an owned table holding one
- * never compares equal to its planned form.
+ * `nft -s -y list ruleset` → the named tables only (foreign tables are not kept). Sets, maps and other objects the
+ * plan cannot express are kept as pseudo-chains named by their header, so an owned table holding one never compares
+ * equal to its planned form.
  */
 export function parseNftRuleset(text: string, wanted: readonly string[]): NftTable[] {
+  return parseNftTables(text).filter((t) => wanted.includes(`${t.family} ${t.name}`));
+}
+
+/**
+ * Every table of the ruleset by `family name`, and whether it holds anything: a rule, a set or other object, or a
+ * base chain whose policy is not accept. Used only to tell which tables appeared during an apply and are empty.
+ */
+export function parseNftTableIndex(text: string): NftTableSummary[] {
+  return parseNftTables(text).map((t) => ({
+    key: `${t.family} ${t.name}`,
+    empty: t.chains.every(
+      (c) => c.rules.length === 0 && !c.name.includes(' ') && (c.base?.policy ?? 'accept') === 'accept',
+    ),
+  }));
+}
+
+function parseNftTables(text: string): NftTable[] {
   const tables: NftTable[] = [];
   const lines = text.split('\n').map((l) => l.trim());
   let i = 0;
@@ -273,7 +290,7 @@ export function parseNftRuleset(text: string, wanted: readonly string[]): NftTab
       chains.push({ name: block[2]!, ...(base === undefined ? {} : { base }), rules: base ? body.slice(1) : body });
     }
     i++;
-    if (wanted.includes(`${family} ${name}`)) tables.push({ kind: 'nft-table', family, name, chains, because: LIVE });
+    tables.push({ kind: 'nft-table', family, name, chains, because: LIVE });
   }
   return tables;
 }

@@ -16,6 +16,7 @@ import {
 import { type Change, type ChangeSet, familyOf } from './diff.ts';
 import { iptablesRuleKey } from './keys.ts';
 import type { LiveRoute, LiveState } from './live.ts';
+import type { NftTableName } from './revert.ts';
 
 /**
  * PURE: a ChangeSet rendered as at most one payload per backend, ordered so traffic always has a path: links and
@@ -39,6 +40,8 @@ export interface WriteInput {
   readonly desired: HostPlan;
   /** The live state the changes were computed from (iptables insert positions depend on it). */
   readonly live: LiveState;
+  /** nft tables to delete after everything else (a rollback's stray iptables-nft tables). */
+  readonly dropTables?: readonly NftTableName[];
 }
 
 interface IpStage {
@@ -175,13 +178,14 @@ function iptablesPayload(input: WriteInput, family: IpFamily): string {
     .join('');
 }
 
-function nftPayload(changes: ChangeSet): string {
-  return changes
-    .map((c) => {
+function nftPayload(changes: ChangeSet, dropTables: readonly NftTableName[]): string {
+  return [
+    ...changes.map((c) => {
       if (c.object.kind !== 'nft-table') return '';
       return c.kind === 'delete' ? renderNftDelete(c.object.family, c.object.name) : renderNftReplace(c.object);
-    })
-    .join('');
+    }),
+    ...dropTables.map((t) => renderNftDelete(t.family, t.name)),
+  ].join('');
 }
 
 export function renderPayloads(input: WriteInput): Payloads {
@@ -198,6 +202,6 @@ export function renderPayloads(input: WriteInput): Payloads {
     ),
     ip: ipPayloads(input.changes),
     iptables: { inet: iptablesPayload(input, 'inet'), inet6: iptablesPayload(input, 'inet6') },
-    nft: nftPayload(input.changes),
+    nft: nftPayload(input.changes, input.dropTables ?? []),
   };
 }

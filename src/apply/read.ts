@@ -6,13 +6,15 @@ import {
   parseIpRules,
   parseIptablesSave,
   parseNftRuleset,
+  parseNftTableIndex,
   parseSysctlLines,
 } from './parse.ts';
 import type { Runner } from './run.ts';
 
 /**
  * Reads the live state once per object type and family: `ip -json addr` (links and addresses), `ip -json route`
- * and `ip -json rule` per family, `iptables-save` per family, `nft list ruleset`, one /proc/sys read.
+ * and `ip -json rule` per family, `iptables-save` per family, `nft list ruleset` (also when no nft table is owned:
+ * its table index tells a rollback which tables the apply created), one /proc/sys read.
  * All reads run concurrently; the count does not grow with the number of objects.
  */
 
@@ -45,7 +47,7 @@ export async function read(runner: Runner, scope: ReadScope, nftTables: readonly
   const [addr, families, ruleset, sysctls] = await Promise.all([
     runner.ip(['-json', 'addr', 'show']),
     Promise.all(scope.families.map((family) => readFamily(runner, family, scope))),
-    nftTables.length === 0 ? undefined : runner.inNetns('nft', ['-s', '-y', 'list', 'ruleset']),
+    runner.inNetns('nft', ['-s', '-y', 'list', 'ruleset']),
     runner.readProcSys(scope.sysctlPaths),
   ]);
   const { links, addresses } = parseIpAddr(addr.stdout);
@@ -57,7 +59,8 @@ export async function read(runner: Runner, scope: ReadScope, nftTables: readonly
     sysctls: parseSysctlLines(sysctls),
     iptablesChains: families.flatMap((f) => f.chains),
     iptablesRules: families.flatMap((f) => f.iptablesRules),
-    nftTables: ruleset === undefined ? [] : parseNftRuleset(ruleset.stdout, nftTables),
+    nftTables: parseNftRuleset(ruleset.stdout, nftTables),
+    nftIndex: parseNftTableIndex(ruleset.stdout),
   };
 }
 

@@ -23,6 +23,16 @@ export function changeLine(change: Change): string {
   return `${SIGNS[change.kind]} ${describe(change.object)}   (${change.reason})`;
 }
 
+/**
+ * A change on the way back after a rollback, said as what differs from the state before the apply:
+ * `rule 1536: from 10.0.2.21/32 lookup 2: present now, absent before the apply`.
+ */
+export function differenceLine(change: Change): string {
+  if (change.kind === 'add') return `${describe(change.object)}: absent now, present before the apply`;
+  if (change.kind === 'delete') return `${describe(change.object)}: present now, absent before the apply`;
+  return `${describe(change.object)}: changed since before the apply (now → before: ${change.reason})`;
+}
+
 export interface ChangeSummary {
   readonly add: number;
   readonly change: number;

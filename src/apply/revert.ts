@@ -11,6 +11,7 @@ import {
 } from './diff.ts';
 import { iptablesRuleKey, nftTableKey } from './keys.ts';
 import type { LiveState } from './live.ts';
+import { differenceLine } from './render.ts';
 
 /**
  * PURE: the way back. Rolling back means converging to the state captured before the apply, restricted to what
@@ -70,4 +71,44 @@ export function revert(
   const scope = revertScope(plan);
   const target = restoreTarget(captured, plan, scope);
   return { target, changes: diff(target, current, scope) };
+}
+
+/**
+ * iptables-nft's own tables. It creates one the first time a rule goes into it and never removes it, so once our
+ * rules are undone an empty `table ip mangle` would stay behind on a node that had none.
+ */
+const IPTABLES_NFT_TABLES = new Set(['nat', 'mangle', 'filter'].flatMap((t) => [`ip ${t}`, `ip6 ${t}`]));
+
+export interface NftTableName {
+  readonly family: string;
+  readonly name: string;
+}
+
+/**
+ * The iptables-nft tables that exist now, did not before the apply, and hold nothing: the rollback deletes them. A
+ * table that holds anything is someone else's as soon as it does and is left alone; so is every table when the
+ * state before was not read.
+ */
+export function strayTables(captured: LiveState, current: LiveState): NftTableName[] {
+  if (captured.nftIndex === undefined) return [];
+  const before = new Set(captured.nftIndex.map((t) => t.key));
+  return (current.nftIndex ?? [])
+    .filter((t) => t.empty && !before.has(t.key) && IPTABLES_NFT_TABLES.has(t.key))
+    .map((t) => {
+      const [family, name] = t.key.split(' ') as [string, string];
+      return { family, name };
+    });
+}
+
+/**
+ * How `current` (re-read after a rollback) still differs from `captured` over what the apply could touch, one line
+ * per object; empty when the rollback is complete.
+ */
+export function rollbackDifferences(captured: LiveState, current: LiveState, plan: HostPlan): string[] {
+  return [
+    ...revert(captured, current, plan).changes.map(differenceLine),
+    ...strayTables(captured, current).map(
+      (t) => `nft table ${t.family} ${t.name}: present now, absent before the apply`,
+    ),
+  ];
 }

@@ -6,25 +6,12 @@ import { readForPlan } from '../../src/apply/read.ts';
 import { namedNetns, Runner } from '../../src/apply/run.ts';
 import type { HostPlan } from '../../src/compiler/plan.ts';
 import { kernelTest as kernel } from '../helpers/needs.ts';
-import { addVeth, createNetns, type TestNetns } from '../helpers/netns.ts';
+import type { TestNetns } from '../helpers/netns.ts';
 import { handPlan } from './fixtures.ts';
+import { handNode, kernelSnapshot } from './kernel-node.ts';
 
-/** A node namespace: eth0 (primary, addressed) and eth1 (secondary, bare) with the fixture's MACs, two pod veths. */
 async function node(t: ExecutionContext): Promise<{ ns: TestNetns; vpc: TestNetns; runner: Runner }> {
-  const [ns, vpc] = await Promise.all([createNetns(t, 'apply'), createNetns(t, 'vpc')]);
-  await addVeth(ns, {
-    name: 'eth0',
-    mac: '02:00:00:00:01:05',
-    cidr: '10.0.1.5/24',
-    peer: vpc,
-    peerName: 'vpc0',
-    peerCidr: '10.0.1.1/24',
-  });
-  await addVeth(ns, { name: 'eth1', mac: '02:00:00:00:02:10', peer: vpc, peerName: 'vpc1', peerCidr: '10.0.2.1/24' });
-  for (const pod of ['enia', 'enib']) {
-    await ns.ip(['link', 'add', pod, 'type', 'veth', 'peer', 'name', `p${pod}`]);
-    await ns.ip(['link', 'set', pod, 'up']);
-  }
+  const { ns, vpc } = await handNode(t);
   return { ns, vpc, runner: new Runner(namedNetns(ns.name)) };
 }
 
@@ -179,29 +166,10 @@ kernel('config change: state owned under the old config is removed, foreign stat
   t.regex(await ns.exec('nft', ['list', 'table', 'ip', 'aws-cni']), /iifname "veth\*"/);
 });
 
-/**
- * What a rollback must restore. iptables-nft keeps a table and its built-in chains once they were used, even when
- * empty, so iptables state is compared as rules and user chains, and nftables as the tables other than those.
- */
-async function snapshot(ns: TestNetns) {
-  const [rules, routes, addrs, save, tables, rp] = await Promise.all([
-    ns.ip(['rule']),
-    // IPv4 only: IPv6 link-local routes come and go with link MTU changes (addrconf), outside anything we own.
-    ns.ip(['-4', 'route', 'show', 'table', 'all']),
-    ns.ip(['-4', '-br', 'address']),
-    ns.exec('iptables-save', []),
-    ns.exec('nft', ['list', 'tables']),
-    ns.exec('cat', ['/proc/sys/net/ipv4/conf/eth0/rp_filter']),
-  ]);
-  const iptables = save.split('\n').filter((l) => l.startsWith('-A ') || / - \[/.test(l));
-  const nft = tables.split('\n').filter((l) => l !== '' && !/^table ip (nat|mangle|filter)$/.test(l));
-  return { rules, routes, addrs, iptables, nft, rp };
-}
-
 kernel('rollback: a batch failing mid-apply leaves the namespace as it was before', async (t) => {
   const { ns, runner } = await node(t);
-  const before = await snapshot(ns);
   const plan = handPlan();
+  const before = await kernelSnapshot(ns, plan);
   // The ip batch and the first iptables table succeed; the nat restore then fails on an unknown target.
   const broken: HostPlan = {
     ...plan,
@@ -217,20 +185,21 @@ kernel('rollback: a batch failing mid-apply leaves the namespace as it was befor
     error?.message,
   );
   t.deepEqual(error?.rollback, { ok: true });
-  t.deepEqual(await snapshot(ns), before);
+  t.regex(error?.message ?? '', /rolled back: re-read/);
+  t.deepEqual(await kernelSnapshot(ns, plan), before);
 });
 
 kernel('rollback: a failing ip batch line is reported with its neighbours and undone', async (t) => {
   const { ns, runner } = await node(t);
-  const before = await snapshot(ns);
   const plan = handPlan();
+  const before = await kernelSnapshot(ns, plan);
   const broken: HostPlan = {
     ...plan,
     routes: [...plan.routes, { ...plan.routes[2]!, dst: '10.0.1.30/32', dev: 'nosuchdev' }],
   };
   const error = await t.throwsAsync(apply(runner, broken), { instanceOf: ApplyError });
   t.regex(error?.shortMessage ?? '', /ip -4 batch failed at line \d+: Cannot find device "nosuchdev"/);
-  t.deepEqual(await snapshot(ns), before);
+  t.deepEqual(await kernelSnapshot(ns, plan), before);
 });
 
 kernel('apply spawns a constant number of processes whatever the plan size', async (t) => {

@@ -6,10 +6,11 @@ import {
   parseIpRules,
   parseIptablesSave,
   parseNftRuleset,
+  parseNftTableIndex,
   splitIptablesArgs,
 } from '../../src/apply/parse.ts';
 import { renderPayloads } from '../../src/apply/payloads.ts';
-import { revert } from '../../src/apply/revert.ts';
+import { revert, rollbackDifferences, strayTables } from '../../src/apply/revert.ts';
 import { handPlan } from './fixtures.ts';
 
 /** The plan's own objects read back as live ones (what the kernel shows after a successful apply). */
@@ -185,6 +186,52 @@ test('revert: converging back from an applied plan to an empty node removes exac
     'rules in built-in chains (the chain takes its own)',
   );
   t.is(changes.filter((c) => c.object.kind === 'route').length, plan.routes.length);
+});
+
+test('rollback: only the empty iptables-nft tables that appeared during the apply are stray', (t) => {
+  const ruleset = [
+    'table ip mangle {',
+    '\tchain PREROUTING {',
+    '\t\ttype filter hook prerouting priority -150; policy accept;',
+    '\t}',
+    '}',
+    'table ip nat {',
+    '\tchain POSTROUTING {',
+    '\t\ttype nat hook postrouting priority 100; policy accept;',
+    '\t\tcounter masquerade',
+    '\t}',
+    '}',
+    'table ip6 filter {',
+    '\tchain INPUT {',
+    '\t\ttype filter hook input priority 0; policy drop;',
+    '\t}',
+    '}',
+    'table ip other {',
+    '}',
+    '',
+  ].join('\n');
+  const after: LiveState = { ...emptyLiveState, nftIndex: parseNftTableIndex(ruleset) };
+  t.deepEqual(after.nftIndex, [
+    { key: 'ip mangle', empty: true },
+    { key: 'ip nat', empty: false },
+    { key: 'ip6 filter', empty: false },
+    { key: 'ip other', empty: true },
+  ]);
+  const before: LiveState = { ...emptyLiveState, nftIndex: [] };
+  t.deepEqual(
+    strayTables(before, after),
+    [{ family: 'ip', name: 'mangle' }],
+    'not a table with a rule or a drop policy, not a foreign name',
+  );
+  t.deepEqual(
+    strayTables({ ...before, nftIndex: [{ key: 'ip mangle', empty: true }] }, after),
+    [],
+    'it was there before',
+  );
+  t.deepEqual(strayTables(emptyLiveState, after), [], 'the state before was not read: nothing is deleted');
+  t.deepEqual(rollbackDifferences(before, after, handPlan()), [
+    'nft table ip mangle: present now, absent before the apply',
+  ]);
 });
 
 test('payloads: new routes and rules are written before old ones are removed, one payload per backend', (t) => {
