@@ -1,5 +1,6 @@
 /** The IMDS simulator's session tokens (no server): TTL grammar, expiry and the bound on how many are kept. */
 import test from 'ava';
+import fc from 'fast-check';
 import { MAX_TOKENS, MAX_TTL_SECONDS, parseTtl, TokenStore } from '../../src/sim/imds/tokens.ts';
 
 test('a TTL is a plain decimal integer from 1 to 21600', (t) => {
@@ -11,6 +12,17 @@ test('a TTL is a plain decimal integer from 1 to 21600', (t) => {
   }
   t.is(parseTtl(undefined), undefined);
   t.is(parseTtl(['60', '60']), undefined);
+});
+
+test('property: a TTL is accepted only as its own canonical decimal, within range', (t) => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.integer().map(String), fc.double().map(String)), (header) => {
+      const ttl = parseTtl(header);
+      return ttl === undefined || (String(ttl) === header && ttl >= 1 && ttl <= MAX_TTL_SECONDS);
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass();
 });
 
 test('a token is valid until its TTL has passed, then refused and forgotten', (t) => {
