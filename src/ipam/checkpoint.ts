@@ -3,10 +3,10 @@
  * are rediscovered), so a node switching from aws-node keeps its pods' addresses and back. Written atomically: a temp
  * file in the same directory, fsync, rename, fsync of the directory.
  */
-import { constants } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { replaceFile } from '../node/atomic-file.ts';
+import { readBoundedFile, UnreadableFileError } from '../node/bounded-file.ts';
 import type { Owner, OwnerMetadata } from './datastore.ts';
 
 export const CHECKPOINT_VERSION = 'vpc-cni-ipam/1';
@@ -137,25 +137,14 @@ export function renderCheckpoint(entries: readonly CheckpointEntry[]): string {
  * FIFO, /dev/zero, a runaway write) is refused like a corrupt one, without reading past the bound.
  */
 export async function readCheckpoint(path: string): Promise<CheckpointEntry[]> {
-  let file: Awaited<ReturnType<typeof open>>;
+  let content: string | undefined;
   try {
-    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    content = await readBoundedFile(path, MAX_CHECKPOINT_BYTES);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (error instanceof UnreadableFileError) throw new CheckpointError('corrupt', path, error.message, error);
     throw error;
   }
-  try {
-    const info = await file.stat();
-    if (!info.isFile()) throw new CheckpointError('corrupt', path, 'not a regular file');
-    if (info.size > MAX_CHECKPOINT_BYTES) {
-      throw new CheckpointError('corrupt', path, `${info.size} bytes, larger than ${MAX_CHECKPOINT_BYTES}`);
-    }
-    const buffer = Buffer.alloc(MAX_CHECKPOINT_BYTES + 1);
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
-    return parseCheckpoint(path, buffer.subarray(0, bytesRead).toString('utf8'));
-  } finally {
-    await file.close();
-  }
+  return content === undefined ? [] : parseCheckpoint(path, content);
 }
 
 /** Writes the checkpoint atomically: a reader sees the old file or the new one, never a torn one. */
