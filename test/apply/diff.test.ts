@@ -1,5 +1,6 @@
 import test from 'ava';
 import { diff } from '../../src/apply/diff.ts';
+import { ApplyError } from '../../src/apply/errors.ts';
 import { emptyLiveState, type LiveState, unreadLiveState } from '../../src/apply/live.ts';
 import {
   parseIpRoutes,
@@ -232,6 +233,22 @@ test('rollback: only the empty iptables-nft tables that appeared during the appl
   t.deepEqual(rollbackDifferences(before, after, handPlan()), [
     'nft table ip mangle: present now, absent before the apply',
   ]);
+});
+
+test('an apply error says "rolled back" only for a verified rollback, and bounds the list of differences', (t) => {
+  const ok = new ApplyError('write', 'nft batch failed', { rollback: { ok: true } });
+  t.regex(ok.message, /rolled back: re-read/);
+  const unread = new ApplyError('write', 'nft batch failed', {
+    rollback: { ok: false, error: new Error('nsenter: gone') },
+  });
+  t.regex(unread.message, /ROLLBACK UNVERIFIED, the namespace could not be re-read: nsenter: gone/);
+  t.notRegex(unread.message, /rolled back/);
+  const differs = Array.from({ length: 25 }, (_, i) => `rule ${i}: present now, absent before the apply`);
+  const many = new ApplyError('write', 'nft batch failed', { rollback: { ok: false, differs } });
+  t.regex(many.message, /ROLLBACK INCOMPLETE/);
+  t.regex(many.message, / {2}rule 19: present now/);
+  t.notRegex(many.message, /rule 20:/);
+  t.regex(many.message, /… and 5 more/);
 });
 
 test('payloads: new routes and rules are written before old ones are removed, one payload per backend', (t) => {

@@ -92,3 +92,26 @@ kernel('a rollback that cannot complete says exactly what differs, and claims no
   await apply(new Runner(namedNetns(ns.name)), plan);
   t.pass();
 });
+
+kernel('a verify that fails (a writer racing the apply) is rolled back exactly too', async (t) => {
+  const plan = handPlan();
+  const { ns } = await handNode(t, 'rbverify');
+  const before = await kernelSnapshot(ns, plan);
+  // After the last batch (nft), someone deletes one of the rules just written: every verify attempt sees it missing.
+  class RacedRunner extends Runner {
+    raced = false;
+    override async run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+      const result = await super.run(file, args, options);
+      if (!this.raced && args.includes('nft') && options.input !== undefined) {
+        this.raced = true;
+        await ns.ip(['rule', 'del', 'pref', '1536']);
+      }
+      return result;
+    }
+  }
+  const error = await t.throwsAsync(apply(new RacedRunner(namedNetns(ns.name)), plan), { instanceOf: ApplyError });
+  t.is(error.step, 'verify');
+  t.regex(error.message, /rule 1536/);
+  t.true(error.rollback?.ok, error.message);
+  t.deepEqual(await kernelSnapshot(ns, plan), before);
+});
