@@ -5,6 +5,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { z } from 'zod';
+import { describeIssues, plainMessages } from '../lib/issues.ts';
 import { replaceFile } from '../node/atomic-file.ts';
 import { readBoundedFile, UnreadableFileError } from '../node/bounded-file.ts';
 import type { Owner, OwnerMetadata } from './datastore.ts';
@@ -69,14 +70,7 @@ const documentSchema = z.object({
   allocations: z.array(entrySchema).max(MAX_CHECKPOINT_ALLOCATIONS),
 });
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (issue === undefined) return 'does not match the checkpoint schema';
-  const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-  return `${at.replace(/^\./, '') || 'document'}: ${issue.message}`;
-}
-
-/** Parses checkpoint text; throws CheckpointError (and nothing else) naming the first problem. */
+/** Parses checkpoint text; throws CheckpointError (and nothing else) naming the problems, field and value. */
 export function parseCheckpoint(path: string, content: string): CheckpointEntry[] {
   if (content.length > MAX_CHECKPOINT_BYTES) {
     throw new CheckpointError('corrupt', path, `larger than ${MAX_CHECKPOINT_BYTES} bytes`);
@@ -100,8 +94,10 @@ export function parseCheckpoint(path: string, content: string): CheckpointEntry[
     const shown = JSON.stringify(version)?.slice(0, 80) ?? 'absent';
     throw new CheckpointError('unknown_version', path, `version ${shown} is not ${JSON.stringify(CHECKPOINT_VERSION)}`);
   }
-  const parsed = documentSchema.safeParse(doc);
-  if (!parsed.success) throw new CheckpointError('corrupt', path, firstIssue(parsed.error), parsed.error);
+  const parsed = documentSchema.safeParse(doc, { error: plainMessages });
+  if (!parsed.success) {
+    throw new CheckpointError('corrupt', path, describeIssues(parsed.error, doc).join('; '), parsed.error);
+  }
   return parsed.data.allocations.map((raw) => {
     const m = raw.metadata ?? {};
     const metadata: OwnerMetadata = {

@@ -51,8 +51,9 @@ test('an unknown version is refused with a clear error', (t) => {
 test('corrupt checkpoints are refused and say what is wrong', (t) => {
   const bad = [
     ['{"version":"vpc-cni-ipam/1","alloc', /not valid JSON/],
-    ['{"version":"vpc-cni-ipam/1","allocations":{}}', /allocations: .*expected array/],
-    ['{"version":"vpc-cni-ipam/1","allocations":[{"ipv4":"10.0.0.1"}]}', /allocations\[0\]\.networkName: /],
+    ['{"version":"vpc-cni-ipam/1","allocations":{}}', /allocations: must be a list/],
+    ['{"version":"vpc-cni-ipam/1","allocations":[{"ipv4":"10.0.0.1"}]}', /allocations\[0\]\.networkName is required/],
+    ['{"version":"vpc-cni-ipam/1","allocations":[null]}', /allocations\[0\] = null: must be an object/],
   ] as const;
   for (const [content, message] of bad) {
     const error = t.throws(() => parseCheckpoint('ipam.json', content), { instanceOf: CheckpointError });
