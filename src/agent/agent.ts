@@ -12,6 +12,7 @@ import { ImdsClient, imdsEndpoint, readIpamNode } from '../ipam/cloud/imds.ts';
 import { realClock } from '../ipam/cloud/rate.ts';
 import { createNodeEngine, type NodeEngine } from '../ipam/node-engine.ts';
 import { type IpcServer, serve } from '../ipc/server.ts';
+import { AgentBus } from './bus.ts';
 import { netconfFromConfig } from './conflist.ts';
 import { createHandler } from './handlers.ts';
 import { HostNetwork } from './host-network.ts';
@@ -48,6 +49,8 @@ export interface Agent {
   readonly install: InstallReport;
   readonly node: NodeEngine;
   readonly host: HostNetwork;
+  /** What happens in the agent, for its logs, metrics and Events. */
+  readonly bus: AgentBus;
   /** Stops taking work, lets the step in progress end and closes the socket; the checkpoint is already on disk. */
   stop(): Promise<void>;
 }
@@ -58,6 +61,8 @@ function eniIds(node: NodeEngine): string {
 
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const { log, config } = o;
+  const startedAt = performance.now();
+  const bus = new AgentBus();
   let phase = 'reading the node from IMDS';
   let ready = false;
   const status = () => ({ ready, message: ready ? 'serving' : phase });
@@ -134,15 +139,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       ...(o.executable === undefined ? {} : { executable: o.executable }),
     });
     ready = true;
+    bus.publish({ kind: 'ready', timeToReadyMs: performance.now() - startedAt });
     log.info(`ready: serving ${socketPath}; plugin ${install.plugin.path}, conflist ${install.conflist.path}`);
 
-    const loop = startLoop(node, host, log, o.loopMs ?? LOOP_MS);
+    const loop = startLoop(node, host, log, bus, o.loopMs ?? LOOP_MS);
     const open = server;
     return {
       socketPath,
       install,
       node,
       host,
+      bus,
       async stop() {
         ready = false;
         phase = 'stopping';
@@ -159,18 +166,32 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }
 }
 
-function startLoop(node: NodeEngine, host: HostNetwork, log: Log, periodMs: number): { stop(): Promise<void> } {
+function startLoop(
+  node: NodeEngine,
+  host: HostNetwork,
+  log: Log,
+  bus: AgentBus,
+  periodMs: number,
+): { stop(): Promise<void> } {
   let stopped = false;
+  let consecutive = 0;
   let current: Promise<void> = Promise.resolve();
   const tick = async () => {
+    const began = performance.now();
     const before = eniIds(node);
     const done = await node.engine.step();
     for (const action of done) log.info(`IPAM: ${action.kind}`);
     if (eniIds(node) !== before) await host.sync();
+    consecutive = 0;
+    bus.publish({ kind: 'loop-ok', loop: 'warm-pool', ms: performance.now() - began });
   };
   const timer = setInterval(() => {
     if (stopped) return;
-    current = current.then(tick).catch((error: Error) => log.error(`pool loop: ${error.message}`));
+    current = current.then(tick).catch((error: Error) => {
+      consecutive++;
+      bus.publish({ kind: 'loop-failed', loop: 'warm-pool', error: error.message, consecutive });
+      log.error(`pool loop: ${error.message}`);
+    });
   }, periodMs);
   return {
     async stop() {
