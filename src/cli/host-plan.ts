@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { type LiveState, unreadLiveState } from '../apply/live.ts';
 import { readForPlan } from '../apply/read.ts';
 import { currentNetns, namedNetns, Runner } from '../apply/run.ts';
@@ -12,6 +12,7 @@ import { formatIssue } from '../compiler/settings/index.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config/load.ts';
 import { type CheckpointEntry, readCheckpoint } from '../ipam/checkpoint.ts';
 import { ImdsClient, imdsEndpoint, readNodeFacts } from '../ipam/cloud/imds.ts';
+import { readBoundedFile } from '../node/bounded-file.ts';
 import { type KernelLink, listLinks, withInterfaceNames } from '../node/host-facts.ts';
 import type { CommandInput, Io } from './command.ts';
 
@@ -25,16 +26,22 @@ export const hostPlanOptions = {
   ...configOptions,
   node: { type: 'string' },
   netns: { type: 'string' },
+  'allow-foreign-node': { type: 'boolean' },
 } as const;
 
 export const hostPlanOptionsHelp = `${configOptionsHelp}
   --node FILE         node snapshot (JSON, schema/node.schema.json) instead of reading IMDS
                       (IMDS endpoint: $AWS_EC2_METADATA_SERVICE_ENDPOINT, default http://169.254.169.254)
-  --netns NAME        work on the network namespace /var/run/netns/NAME instead of the current one`;
+  --netns NAME        work on the network namespace /var/run/netns/NAME instead of the current one
+  --allow-foreign-node  plan this host's own network against a --node snapshot of another node (refused by
+                      default: no ENI MAC of the snapshot is on this host, so the plan would rewire it for a
+                      node it is not)`;
 
 export interface HostPlanContext {
   readonly runner: Runner;
   readonly plan: HostPlan;
+  /** The namespace planned against, as the header names it. */
+  readonly target: string;
 }
 
 /** A failure the command reports on stderr and turns into exit 1 (bad config, bad snapshot, unreadable IMDS). */
@@ -47,18 +54,22 @@ export function runnerFor(values: CommandInput['values']): Runner {
   return new Runner(netns === undefined ? currentNetns : namedNetns(netns));
 }
 
+/** A snapshot is a few KiB even for 15 ENIs with prefixes; past this it is not one. */
+const MAX_SNAPSHOT_BYTES = 1024 * 1024;
+
 async function nodeFacts(values: CommandInput['values'], io: Io): Promise<NodeFacts> {
   const file = values.node as string | undefined;
   if (file === undefined) {
     io.stderr(`reading node facts from IMDS at ${imdsEndpoint(io.env)}\n`);
     return readNodeFacts(new ImdsClient({ endpoint: imdsEndpoint(io.env) }));
   }
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBoundedFile(file, MAX_SNAPSHOT_BYTES);
   } catch (error) {
-    throw new InputError(`cannot read node snapshot: ${(error as Error).message}`);
+    throw new InputError(`cannot read node snapshot ${file}: ${(error as Error).message}`);
   }
+  if (text === undefined) throw new InputError(`cannot read node snapshot ${file}: no such file`);
   try {
     return parseNodeFacts(JSON.parse(text), file);
   } catch (error) {
@@ -97,8 +108,31 @@ async function checkpointPods(
   return wired;
 }
 
+/**
+ * A snapshot is of some node; planning this host's own network against one it is not would rewire the host for
+ * someone else's ENIs. The MACs decide: they are the ENIs' identity, and a snapshot of this node carries them.
+ * A named namespace is one the operator (or a test, or the simulator) laid out for the snapshot, so it is not checked.
+ */
+function refuseForeignSnapshot(values: CommandInput['values'], facts: NodeFacts, links: readonly KernelLink[]): void {
+  if (values.node === undefined || values.netns !== undefined || values['allow-foreign-node'] === true) return;
+  if (links.length === 0) return;
+  const macs = new Set(links.map((l) => l.address?.toLowerCase()));
+  if (facts.enis.some((e) => macs.has(e.mac.toLowerCase()))) return;
+  throw new InputError(
+    `the snapshot ${String(values.node)} is of node ${facts.instanceId}, and none of its ENI MACs (primary ${facts.primaryMac}) is on this host: planning this host against it would rewire the host for another node. Plan a namespace laid out for it (--netns NAME), plan offline (plan --offline), or pass --allow-foreign-node`,
+  );
+}
+
+function targetName(values: CommandInput['values']): string {
+  const netns = values.netns as string | undefined;
+  return netns === undefined ? "this host's network namespace" : `network namespace ${netns}`;
+}
+
 /** Loads config and facts, names the ENIs by MAC from the live links and compiles the plan. */
-export async function prepareHostPlan(input: CommandInput): Promise<HostPlanContext> {
+export async function prepareHostPlan(
+  input: CommandInput,
+  options: { offline?: boolean } = {},
+): Promise<HostPlanContext> {
   const { values, io } = input;
   const loaded = await loadConfigFromFlags(values, io.env);
   if (!loaded.ok) {
@@ -109,7 +143,8 @@ export async function prepareHostPlan(input: CommandInput): Promise<HostPlanCont
   const facts = await nodeFacts(values, io);
   const runner = runnerFor(values);
   // Without the links (no such namespace) the ENIs keep the names the snapshot gives them, if any.
-  const links = await listLinks(runner).catch(() => []);
+  const links = options.offline === true ? [] : await listLinks(runner).catch(() => []);
+  refuseForeignSnapshot(values, facts, links);
   const named = withInterfaceNames(facts, links).facts;
   const pods = await checkpointPods(loaded.config, named, links, io);
   let plan: HostPlan;
@@ -119,25 +154,26 @@ export async function prepareHostPlan(input: CommandInput): Promise<HostPlanCont
     if (error instanceof PlanError) throw new InputError(error.message);
     throw error;
   }
-  return { runner, plan };
+  const target = options.offline === true ? 'no namespace (offline: against an empty node)' : targetName(values);
+  io.stderr(`planning node ${facts.instanceId} (${facts.instanceType}, ${facts.availabilityZone}) against ${target}\n`);
+  return { runner, plan, target };
 }
 
 /**
- * The live state the plan is diffed against. When the kernel state cannot be read (not root, namespace missing) and
- * a snapshot was given, it plans against an empty node and says so in one line; without a snapshot that is an error
- * (there is no node to plan for).
+ * The live state the plan is diffed against. A read that fails (not root, a mistyped --netns, output the parser
+ * cannot take) is an error: a plan against a node that was not observed would claim changes nobody can trust. An
+ * offline plan, against an empty node, is the operator's explicit choice (`--offline`).
  */
-export async function readLiveState(context: HostPlanContext, input: CommandInput): Promise<LiveState> {
+export async function readLiveState(context: HostPlanContext, offline: boolean): Promise<LiveState> {
+  if (offline) return unreadLiveState('offline plan');
   try {
     return await readForPlan(context.runner, context.plan);
   } catch (error) {
-    if (input.values.node === undefined) throw error;
     const reason = (error as Error).message.split('\n')[0];
     // Reading iptables, nftables and other namespaces needs root; say so first rather than leave it to the tool's text.
     const root = process.getuid?.() === 0;
-    input.io.stderr(
-      `cannot read the live state (${root ? '' : 'not root: '}${reason}); planning against an empty node\n`,
+    throw new InputError(
+      `cannot read the live state of ${context.target} (${root ? '' : 'not root: '}${reason}); nothing planned. ${root ? 'Check --netns, or' : 'Run as root, or'} pass --offline to plan against an empty node`,
     );
-    return unreadLiveState(root ? 'the read failed' : 'not root');
   }
 }

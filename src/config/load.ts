@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import {
   type Catalog,
@@ -10,6 +9,7 @@ import {
   parseEnvFile,
   type SourceProblem,
 } from '../compiler/settings/index.ts';
+import { readBoundedFile } from '../node/bounded-file.ts';
 import { loadCatalog } from './schema.ts';
 
 export interface ConfigSources {
@@ -28,21 +28,9 @@ export const MAX_SOURCE_BYTES = 1024 * 1024;
 
 async function readSource(path: string, what: string): Promise<{ text?: string; problem?: SourceProblem }> {
   try {
-    const file = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
-      let length = 0;
-      while (length < buffer.length) {
-        const { bytesRead } = await file.read(buffer, length, buffer.length - length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-      }
-      if (length > MAX_SOURCE_BYTES)
-        return { problem: { where: path, message: `cannot read ${what}: larger than ${MAX_SOURCE_BYTES} bytes` } };
-      return { text: buffer.subarray(0, length).toString('utf8') };
-    } finally {
-      await file.close();
-    }
+    const text = await readBoundedFile(path, MAX_SOURCE_BYTES);
+    if (text === undefined) return { problem: { where: path, message: `cannot read ${what}: no such file` } };
+    return { text };
   } catch (error) {
     return { problem: { where: path, message: `cannot read ${what}: ${(error as Error).message}` } };
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { kernelTest } from '../helpers/needs.ts';
 
 // The real binary run through its shebang, as `npx vpc-cni` runs it, with an environment that holds nothing but
 // PATH (so `env node` finds the Node 24 that runs the tests) and what each test sets.
@@ -138,13 +139,32 @@ test('validate and simulate count errors the same way: "1 error", "2 errors", ne
   t.notRegex(`${one.stderr}${two.stderr}`, /\(s\)/);
 });
 
-test('plan against a namespace it cannot read says why once, and no change claims what was not observed', async (t) => {
+test('plan against a namespace it cannot read is an error naming the namespace, not a plan against nothing', async (t) => {
   const node = new URL('../../examples/nodes/m5-large-single-eni.json', import.meta.url).pathname;
-  const result = await run(['plan', '--netns', 'vc-never-created-0', '--node', node]);
-  t.is(result.exitCode, 0, result.stderr);
+  const result = await run(['plan', '--netns', 'vc-never-created-0', '--node', node, '--detailed-exitcode']);
+  t.is(result.exitCode, 1, result.stderr);
+  t.is(result.stdout, '', 'no changes printed for a node that was not read');
   t.is(result.stderr.match(/cannot read the live state/g)?.length, 1);
+  t.regex(
+    result.stderr,
+    /cannot read the live state of network namespace vc-never-created-0 \(.+\); nothing planned\..* --offline/,
+  );
+  t.regex(
+    result.stderr,
+    /^planning node i-[0-9a-f]+ \(m5\.large, [a-z0-9-]+\) against network namespace vc-never-created-0$/m,
+  );
+});
+
+test('plan --offline plans against an empty node, and says so in its header and reasons', async (t) => {
+  const node = new URL('../../examples/nodes/m5-large-single-eni.json', import.meta.url).pathname;
+  const result = await run(['plan', '--offline', '--node', node, '--detailed-exitcode']);
+  t.is(result.exitCode, 2, result.stderr);
+  t.regex(result.stderr, /against no namespace \(offline: against an empty node\)/);
   t.notRegex(result.stdout, /does not exist|\(missing\)|no interface named/);
-  t.regex(result.stdout, /tcp_early_demux = 1 {3}\(assumed absent: the live state was not read \(.+\)\)/);
+  t.regex(result.stdout, /tcp_early_demux = 1 {3}\(assumed absent: the live state was not read \(offline plan\)\)/);
+  const saved = await run(['plan', '--offline', '--node', node, '--out', '/tmp/never-written.plan']);
+  t.is(saved.exitCode, 1);
+  t.regex(saved.stderr, /--out cannot save an offline plan/);
 });
 
 test('apply names the failed step once: "read failed: …", not "read failed: read failed: …"', async (t) => {
@@ -156,3 +176,18 @@ test('apply names the failed step once: "read failed: …", not "read failed: re
   t.is(result.stderr.match(/read failed/g)?.length, 1, result.stderr);
   t.notRegex(result.stderr, /cannot read the live state/, 'the CLI does not read the live state itself');
 });
+
+kernelTest(
+  "plan of this host against another node's snapshot is refused unless --allow-foreign-node (root: reads only)",
+  async (t) => {
+    const node = new URL('../../examples/nodes/m5-large-single-eni.json', import.meta.url).pathname;
+    const refused = await run(['plan', '--node', node]);
+    t.is(refused.exitCode, 1, refused.stderr);
+    t.regex(refused.stderr, /none of its ENI MACs \(primary [0-9a-f:]+\) is on this host/);
+    t.regex(refused.stderr, /--allow-foreign-node/);
+    t.is(refused.stdout, '');
+    const allowed = await run(['plan', '--node', node, '--allow-foreign-node']);
+    t.is(allowed.exitCode, 0, allowed.stderr);
+    t.regex(allowed.stderr, /against this host's network namespace/);
+  },
+);

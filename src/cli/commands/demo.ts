@@ -198,6 +198,7 @@ Exit codes: 0 every pod wired and reached every peer, 1 a failure (named on stde
           node: packageFile('examples', 'nodes', 'm5-large-single-eni.json'),
           configmap: packageFile('examples', 'configs', 'defaults', 'configmap.yaml'),
           output: output,
+          offline: true,
         },
         positionals: [],
       });
