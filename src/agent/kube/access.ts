@@ -1,0 +1,25 @@
+/**
+ * Every Kubernetes API call the agent makes, as RBAC would name it. The ClusterRole and Role in `manifests/` grant
+ * exactly this (a test compares them), and the end-to-end tests check that the simulator saw no request outside it, so
+ * the manifests cannot drift from the code in either direction.
+ */
+export interface ApiAccess {
+  /** '' for the core group. */
+  readonly group: string;
+  readonly resource: string;
+  readonly verbs: readonly string[];
+  /** Set when the grant is one namespace's (a Role), not the cluster's. */
+  readonly namespace?: string;
+}
+
+export const KUBERNETES_ACCESS: readonly ApiAccess[] = [
+  // The node's ENIConfig label/annotation, cordon, and the pod-capacity annotation the agent publishes.
+  { group: '', resource: 'nodes', verbs: ['get', 'list', 'watch', 'patch'] },
+  // Pods bound to this node (pending = demand) and ANNOTATE_POD_IP.
+  { group: '', resource: 'pods', verbs: ['get', 'list', 'watch', 'patch'] },
+  // Warning Events on pods, repair Events on the node.
+  { group: '', resource: 'events', verbs: ['create', 'patch'] },
+  { group: 'crd.k8s.amazonaws.com', resource: 'eniconfigs', verbs: ['get', 'list', 'watch'] },
+  // The live amazon-vpc-cni ConfigMap, and nothing else of kube-system's.
+  { group: '', resource: 'configmaps', verbs: ['get', 'list', 'watch'], namespace: 'kube-system' },
+];
