@@ -5,7 +5,10 @@ export interface AuditEntry {
   readonly service: 'ec2' | 'imds' | 'kubernetes';
   /** EC2 action, `GET /latest/meta-data/mac`, or `list nodes` / `watch pods` / `patch nodes`. */
   readonly action: string;
-  /** EC2 request parameters (without Action/Version); empty for the other services. */
+  /**
+   * EC2 request parameters (without Action/Version); for Kubernetes the request as RBAC names it (`verb`, `group`,
+   * `resource`, `namespace`: see src/sim/kubernetes/server.ts), empty for discovery; empty for IMDS.
+   */
   readonly params: Readonly<Record<string, string>>;
   readonly outcome: string;
   readonly status: number;

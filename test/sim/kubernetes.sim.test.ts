@@ -181,3 +181,53 @@ test('an oversized request body is a 413 Status, as the API server answers it', 
   t.is(response.status, 413);
   t.like(await response.json(), { kind: 'Status', reason: 'RequestEntityTooLarge', code: 413 });
 });
+
+test('each resource request is recorded as RBAC names it: verb, group, resource, namespace', async (t) => {
+  const sims = await startSimulators();
+  t.teardown(() => sims.close());
+  const config = clientConfig(sims.kubeconfigPath);
+  const core = config.makeApiClient(CoreV1Api);
+  const custom = config.makeApiClient(CustomObjectsApi);
+  const mark = sims.audit.mark();
+  await core.readNode({ name: sims.nodeName });
+  await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${sims.nodeName}` });
+  await custom.listClusterCustomObject(ENICONFIGS);
+  await core.createNamespacedEvent({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'e1' },
+      involvedObject: { kind: 'Pod', name: 'a', namespace: 'default' },
+      reason: 'FailedIPAM',
+      type: 'Warning',
+      message: 'x',
+    },
+  });
+  await core.patchNamespacedEvent(
+    { name: 'e1', namespace: 'default', body: { count: 2 } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await fetch(`${sims.kubernetesUrl}/api/v1/nodes/${sims.nodeName}/status`);
+  await fetch(`${sims.kubernetesUrl}/api/v1/namespaces/kube-system/configmaps?watch=true&timeoutSeconds=0`);
+  await fetch(`${sims.kubernetesUrl}/version`);
+  const seen = sims.audit
+    .entries({ service: 'kubernetes', since: mark })
+    .map((e) => (e.params.verb === undefined ? e.action : Object.values(e.params).join(' ')));
+  t.deepEqual(seen, [
+    'get  nodes ',
+    'list  pods ',
+    'list crd.k8s.amazonaws.com eniconfigs ',
+    'create  events default',
+    'patch  events default',
+    'get  nodes/status ',
+    'watch  configmaps kube-system',
+    'GET /version',
+  ]);
+  const warnings = await core.listNamespacedEvent({
+    namespace: 'default',
+    fieldSelector: 'involvedObject.kind=Pod,reason=FailedIPAM,type=Warning',
+  });
+  t.deepEqual(
+    warnings.items.map((e) => [e.metadata!.name, e.count]),
+    [['e1', 2]],
+  );
+});

@@ -43,6 +43,10 @@ const FIELDS: Readonly<Record<string, (object: KubeObject) => string | undefined
   'spec.nodeName': (o) => (o.spec as { nodeName?: string } | undefined)?.nodeName ?? '',
   'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase,
   'involvedObject.name': (o) => (o.involvedObject as { name?: string } | undefined)?.name,
+  'involvedObject.namespace': (o) => (o.involvedObject as { namespace?: string } | undefined)?.namespace ?? '',
+  'involvedObject.kind': (o) => (o.involvedObject as { kind?: string } | undefined)?.kind,
+  reason: (o) => o.reason as string | undefined,
+  type: (o) => o.type as string | undefined,
 };
 
 /** `fieldSelector`: equality on the fields the apiserver indexes for these resources (e.g. `spec.nodeName=n1`). */

@@ -21,12 +21,15 @@ interface Target {
   readonly type: ResourceType;
   readonly namespace: string | undefined;
   readonly name: string | undefined;
+  readonly subresource?: string;
 }
 
 /** The Kubernetes API over plain HTTP: discovery, then get/list/watch/create/update/patch/delete on RESOURCES. */
 export function createKubernetesServer(options: KubernetesServerOptions): Server {
   return createServer((request, response) => {
     const started = performance.now();
+    const url = new URL(request.url ?? '/', 'http://kubernetes');
+    const access = accessOf(request.method ?? 'GET', url);
     handle(options, request, response)
       .catch((error: unknown) =>
         error instanceof KubeError ? error : new KubeError(500, 'InternalError', `simulator bug: ${String(error)}`),
@@ -35,8 +38,8 @@ export function createKubernetesServer(options: KubernetesServerOptions): Server
         if (failure instanceof KubeError && !response.headersSent) sendJson(response, failure.code, failure.toStatus());
         options.audit.record({
           service: 'kubernetes',
-          action: `${request.method} ${(request.url ?? '').split('?')[0]}`,
-          params: {},
+          action: `${request.method} ${url.pathname}`,
+          params: access === undefined ? {} : { ...access },
           outcome: failure instanceof KubeError ? failure.reason : 'ok',
           status: failure instanceof KubeError ? failure.code : response.statusCode,
           durationMs: performance.now() - started,
@@ -121,6 +124,40 @@ function discover(path: string, host: string): unknown {
   return group ? apiResourceList(group[1]!, group[2]!) : undefined;
 }
 
+/**
+ * A request as RBAC names it (the verb, API group, resource and namespace an authorizer checks), so a test can compare
+ * what a client did with what its ClusterRole grants. Discovery and unknown paths are not resource requests.
+ */
+export interface ResourceAccess {
+  readonly verb: string;
+  readonly group: string;
+  readonly resource: string;
+  /** '' for a cluster-scoped resource or a request across all namespaces. */
+  readonly namespace: string;
+}
+
+function accessOf(method: string, url: URL): ResourceAccess | undefined {
+  const target = parsePath(url.pathname);
+  if (target === undefined) return undefined;
+  const watch = url.searchParams.get('watch');
+  const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+  const verb =
+    method === 'GET'
+      ? target.name !== undefined
+        ? 'get'
+        : watch === 'true' || watch === '1'
+          ? 'watch'
+          : 'list'
+      : (verbs[method] ?? method.toLowerCase());
+  const subresource = target.subresource === undefined ? '' : `/${target.subresource}`;
+  return {
+    verb,
+    group: target.type.group,
+    resource: `${target.type.plural}${subresource}`,
+    namespace: target.namespace ?? '',
+  };
+}
+
 /** `/api/v1[/namespaces/NS]/PLURAL[/NAME[/status]]` and `/apis/GROUP/VERSION[/namespaces/NS]/PLURAL[/NAME[/status]]`. */
 function parsePath(path: string): Target | undefined {
   const parts = path.split('/').filter(Boolean);
@@ -140,7 +177,7 @@ function parsePath(path: string): Target | undefined {
   if (rest.length > 3 || (rest.length === 3 && rest[2] !== 'status')) return undefined;
   const type = resourceFor(group, version, rest[0] ?? '');
   if (type === undefined || (namespace !== undefined && !type.namespaced)) return undefined;
-  return { type, namespace, name: rest[1] };
+  return { type, namespace, name: rest[1], ...(rest[2] === undefined ? {} : { subresource: rest[2] }) };
 }
 
 /** A list (when `listVersion` is given: the store's revision, which a watch can start from) or one object. */
