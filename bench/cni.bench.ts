@@ -147,7 +147,11 @@ async function awsCniAgainstAgent(scratch: string): Promise<Plugin> {
   ];
   await Promise.all([bin, conf, state].map((d) => mkdir(d)));
   const agent = await startAgent({
-    config: testConfig({ WARM_IP_TARGET: String(SEQUENTIAL + CONCURRENT_PODS + 10) }),
+    config: testConfig({
+      WARM_IP_TARGET: String(SEQUENTIAL + CONCURRENT_PODS + 10),
+      // The plugin logs each command at debug, as the reference's does; here into the scratch directory.
+      AWS_VPC_K8S_PLUGIN_LOG_FILE: join(scratch, 'plugin.log'),
+    }),
     env: {
       AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
       AWS_ENDPOINT_URL_EC2: sims.ec2Url,

@@ -7,6 +7,7 @@ import { IpcError } from '../ipc/client.ts';
 import type { Assignment, Attachment } from '../ipc/protocol.ts';
 import { hostVethName } from '../lib/pod-wiring.ts';
 import { ask, toCniError } from './agent.ts';
+import { logLevelOf, writePluginLog } from './log.ts';
 import { type Invocation, type NetConf, parseInvocation, parseNetConf } from './netconf.ts';
 import { addResult, MAIN_TABLE, type Wiring, wiringFromPrevResult } from './result.ts';
 import { CniError, type Command, ErrorCode, requireVersion } from './spec.ts';
@@ -124,6 +125,51 @@ export async function runCommand(
   stdin: string,
 ): Promise<unknown> {
   const conf = parseNetConf(stdin);
+  const began = performance.now();
+  const level = logLevelOf(conf.pluginLogLevel);
+  const context = logContext(command, env);
+  try {
+    const result = await dispatch(command, conf, env);
+    const address = (result as { ips?: Array<{ address?: unknown }> } | undefined)?.ips?.[0]?.address;
+    await writePluginLog(conf.pluginLogFile, level, {
+      level: 'info',
+      msg: `${command} ok`,
+      ...context,
+      ...(typeof address === 'string' ? { address } : {}),
+      ms: Math.round(performance.now() - began),
+    });
+    return result;
+  } catch (error) {
+    const cni = error instanceof CniError ? error : undefined;
+    await writePluginLog(conf.pluginLogFile, level, {
+      level: 'error',
+      msg: `${command} failed: ${(cni?.message ?? String(error)).slice(0, 1024)}`,
+      ...context,
+      ...(cni === undefined ? {} : { code: cni.code }),
+      ms: Math.round(performance.now() - began),
+    });
+    throw error;
+  }
+}
+
+/** Who the command was for, from the validated invocation only: a hostile CNI_* value is never written to the log. */
+function logContext(command: Exclude<Command, 'VERSION'>, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (command === 'STATUS' || command === 'GC') return { command };
+  try {
+    const inv = parseInvocation(command, env);
+    return {
+      command,
+      containerId: inv.containerId,
+      ifName: inv.ifName,
+      netns: inv.netns,
+      ...(inv.podName === '' ? {} : { pod: `${inv.podNamespace}/${inv.podName}` }),
+    };
+  } catch {
+    return { command };
+  }
+}
+
+function dispatch(command: Exclude<Command, 'VERSION'>, conf: NetConf, env: NodeJS.ProcessEnv): Promise<unknown> {
   switch (command) {
     case 'ADD':
       return add(conf, env);

@@ -27,6 +27,15 @@ const socketPath = z
   .max(107, 'agentSocket is longer than a Unix socket path may be (107 bytes)')
   .regex(/^\/[A-Za-z0-9_./-]+$/, 'agentSocket must be an absolute path of letters, digits, _ . / -')
   .refine((s) => !s.split('/').includes('..'), 'agentSocket must not contain ..');
+// As the reference: a path or stderr ('' = stderr). stdout carries the CNI result, so a log there would corrupt it.
+const pluginLogFile = z
+  .string()
+  .max(4096)
+  .regex(
+    /^(|stderr|\/[A-Za-z0-9_./-]+)$/,
+    'pluginLogFile must be stderr, empty (stderr) or an absolute path of letters, digits, _ . / -',
+  )
+  .refine((s) => !s.split('/').includes('..'), 'pluginLogFile must not contain ..');
 
 const ValidAttachment = z.strictObject({
   containerID: Attachment.shape.containerId,
@@ -40,7 +49,7 @@ export const NetConf = z.looseObject({
   vethPrefix: vethPrefix.default('eni'),
   mtu: mtu.default(9001),
   podSGEnforcingMode: z.enum(['strict', 'standard']).default('strict'),
-  pluginLogFile: z.string().max(4096).optional(),
+  pluginLogFile: pluginLogFile.optional(),
   pluginLogLevel: z.string().max(16).optional(),
   agentSocket: socketPath.default(DEFAULT_AGENT_SOCKET),
   agentTimeoutMs: z.int().min(100).max(300_000).default(DEFAULT_AGENT_TIMEOUT_MS),

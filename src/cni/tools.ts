@@ -23,6 +23,15 @@ function find(name: string): string {
   );
 }
 
+/** A tool the plugin can do without (conntrack-tools is not on every host image); undefined when absent. */
+export function optionalTool(name: 'conntrack'): string | undefined {
+  try {
+    return find(name);
+  } catch {
+    return undefined;
+  }
+}
+
 const found = new Map<string, string>();
 export function tool(name: 'ip' | 'nsenter' | 'flock' | 'cat'): string {
   let path = found.get(name);

@@ -11,7 +11,7 @@ import { POD_GATEWAY_V4, PodRulePriority } from '../lib/pod-wiring.ts';
 import { withHostLock } from './host-lock.ts';
 import { MAIN_TABLE, type Wiring } from './result.ts';
 import { CniError, ErrorCode } from './spec.ts';
-import { run, tool } from './tools.ts';
+import { optionalTool, run, tool } from './tools.ts';
 
 /** A random, locally administered unicast MAC for the host end, as the reference generates it. */
 export function hostMac(): string {
@@ -128,11 +128,24 @@ async function wire(w: Wiring, mtu: number): Promise<void> {
 }
 
 /** Removes a pod's host side; every step tolerates finding nothing, so DEL may run any number of times. */
-export function unwirePod(ip: string | undefined, hostVeth: string | undefined): Promise<void> {
-  return withHostLock(async () => {
+export async function unwirePod(ip: string | undefined, hostVeth: string | undefined): Promise<void> {
+  await withHostLock(async () => {
     if (ip !== undefined) await forceBatch(hostTeardownLines(ip, hostVeth));
     else if (hostVeth !== undefined && linkExists(hostVeth)) await forceBatch([`link del ${hostVeth}`]);
   });
+  if (ip !== undefined) await forgetConnections(ip);
+}
+
+/**
+ * The pod's connections leave the host's conntrack table with it: the address goes back to the pool, and an entry
+ * that outlived its pod (a TCP flow stays for days) would hand the next pod on that address replies, or an SNAT
+ * mapping, meant for the old one. Without conntrack-tools on the host the entries are left to expire.
+ */
+async function forgetConnections(ip: string): Promise<void> {
+  const conntrack = optionalTool('conntrack');
+  if (conntrack === undefined) return;
+  // Exit status 1 means no entry matched, which is the usual case and not an error.
+  await Promise.all([run(conntrack, ['-D', '-s', ip]), run(conntrack, ['-D', '-d', ip])]);
 }
 
 interface IpJson {

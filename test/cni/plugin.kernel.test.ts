@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -273,3 +273,78 @@ kernelTest(
     t.like(old.out, { code: 1 });
   },
 );
+
+kernelTest(
+  'the plugin logs each command as one JSON line at pluginLogFile, filtered by pluginLogLevel, never a hostile value',
+  async (t) => {
+    const host = await createNetns(t, 'cnilh');
+    const pod = await createNetns(t, 'cnilp');
+    const peer = await agentPeer(t, PRIMARY);
+    const dir = await mkdtemp(join(tmpdir(), 'vc-cni-log-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'aws-routed-eni', 'plugin.log');
+    const extra = { pluginLogFile: file, pluginLogLevel: 'INFO' };
+    const add = await plugin(host, { command: 'ADD', pod, socket: peer.socket, extra });
+    t.is(add.exitCode, 0, JSON.stringify(add.out));
+    const hostile = await plugin(host, { command: 'ADD', pod, socket: peer.socket, extra, containerId: 'x;rm -rf' });
+    t.is(hostile.exitCode, 1);
+    t.is((await plugin(host, { command: 'DEL', pod, socket: peer.socket, extra, prevResult: add.out })).exitCode, 0);
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    t.like(entries[0], {
+      level: 'info',
+      msg: 'ADD ok',
+      command: 'ADD',
+      containerId: 'c0ffee01',
+      ifName: 'eth0',
+      pod: 'default/web-1',
+      address: '10.0.1.23/32',
+    });
+    t.like(entries[1], { level: 'error', command: 'ADD', code: 4 });
+    t.false('containerId' in entries[1]!, 'the refused container id is not logged');
+    t.like(entries[2], { level: 'info', msg: 'DEL ok' });
+    t.is(entries.length, 3);
+    t.is((await stat(file)).mode & 0o777, 0o600);
+
+    // At error level only the failure is written; a log destination of stdout is refused (stdout is the result).
+    const quiet = join(dir, 'quiet.log');
+    const status = await plugin(host, {
+      command: 'STATUS',
+      pod,
+      socket: peer.socket,
+      cniVersion: '1.1.0',
+      extra: { pluginLogFile: quiet, pluginLogLevel: 'error' },
+    });
+    t.is(status.exitCode, 0);
+    await t.throwsAsync(stat(quiet), undefined, 'a STATUS that succeeds writes nothing at error level');
+    const toStdout = await plugin(host, {
+      command: 'ADD',
+      pod,
+      socket: peer.socket,
+      extra: { pluginLogFile: 'stdout' },
+    });
+    t.is(toStdout.exitCode, 1);
+    t.regex(String(toStdout.out?.msg), /pluginLogFile must be stderr/);
+  },
+);
+
+kernelTest("DEL takes the pod's connections out of the host's conntrack table", async (t) => {
+  const host = await createNetns(t, 'cnich');
+  const pod = await createNetns(t, 'cnicp');
+  const peer = await agentPeer(t, PRIMARY);
+  // Conntrack tracks a namespace's flows once a rule there needs it, as the node's SNAT rules do.
+  await host.exec('/usr/sbin/iptables', ['-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'ACCEPT']);
+  const add = await plugin(host, { command: 'ADD', pod, socket: peer.socket });
+  t.is(add.exitCode, 0, JSON.stringify(add.out));
+  await host.ip(['addr', 'add', '10.0.9.9/32', 'dev', 'lo']);
+  await host.ip(['link', 'set', 'lo', 'up']);
+  await host.exec('/usr/bin/ping', ['-c1', '-W2', '10.0.1.23']);
+  const tracked = (args: string[]) =>
+    execa('/usr/sbin/ip', ['netns', 'exec', host.name, '/usr/sbin/conntrack', '-L', ...args], { reject: false }).then(
+      (r) => r.stdout,
+    );
+  t.regex(await tracked(['-d', '10.0.1.23']), /dst=10\.0\.1\.23/, 'the ping is tracked');
+  t.is((await plugin(host, { command: 'DEL', pod, socket: peer.socket, prevResult: add.out })).exitCode, 0);
+  t.notRegex(await tracked(['-d', '10.0.1.23']), /10\.0\.1\.23/);
+  t.notRegex(await tracked(['-s', '10.0.1.23']), /10\.0\.1\.23/);
+});

@@ -87,8 +87,9 @@ async function demoOnNode(input: CommandInput, pods: number): Promise<{ pods: Po
     const [bin, conf, state] = ['bin', 'conf', 'state'].map((d) => join(dir, d)) as [string, string, string];
     await Promise.all([bin, conf, state].map((d) => mkdir(d)));
     say('▸ agent: IMDS → IPAM engine → host plan → warm pool → socket → install-cni (the plugin is built once, ~5 s)');
-    // The defaults of every setting, as a stock aws-node DaemonSet has them.
-    const loaded = await loadConfigFromFlags({}, {});
+    // The defaults of every setting, as a stock aws-node DaemonSet has them, but the plugin's log stays in the demo's
+    // directory rather than the machine's /var/log.
+    const loaded = await loadConfigFromFlags({}, { AWS_VPC_K8S_PLUGIN_LOG_FILE: join(state, 'plugin.log') });
     if (!loaded.ok) throw new Error('the default configuration is invalid (a bug): run `vpc-cni validate`');
     agent = await startAgent({
       config: loaded.config,
