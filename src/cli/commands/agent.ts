@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAgent } from '../../agent/agent.ts';
 import { checkPath } from '../../agent/install-cni.ts';
-import { createLog, type LogLevel } from '../../agent/log.ts';
+import { createLog, logDestination } from '../../agent/log.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { type Command, UsageError } from '../command.ts';
 import { reportConfigIssues } from '../config-issues.ts';
@@ -35,8 +35,11 @@ Flags:
   --bin-dir DIR       where the plugin goes (default: HOST_CNI_BIN_PATH)
   --conf-dir DIR      where 10-aws.conflist goes (default: HOST_CNI_CONFDIR_PATH)
 ${configOptionsHelp}
-  --log-format F      text (default) or json, one line per event on stderr
-  --debug             also log each apply step
+  --log-format F      text (default) or json (pino), one line per event
+  --debug             log at debug whatever AWS_VPC_K8S_CNI_LOGLEVEL says (each apply step too)
+
+Logs: at AWS_VPC_K8S_CNI_LOGLEVEL (debug, info, warn, error, fatal; default debug as the reference's), to
+AWS_VPC_K8S_CNI_LOG_FILE (stdout, stderr or a file, appended to) when it is set, else to stderr.
 
 SIGTERM or SIGINT: stop taking work, let the pool step in progress end, close the socket, exit 0.
 Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure (named on stderr).
@@ -54,10 +57,19 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
     const format = values['log-format'];
     if (format !== 'text' && format !== 'json')
       throw new UsageError(`--log-format must be text or json, got ${String(format)}`);
-    const level: LogLevel = values.debug === true ? 'debug' : 'info';
-    const log = createLog(io.stderr, format, level);
     const loaded = await loadConfigFromFlags(values, io.env);
     if (!reportConfigIssues(loaded, io)) return 1;
+    const log = createLog(
+      logDestination(
+        // The reference's default is a file under /host/var/log; unset, the log goes where `kubectl logs` reads.
+        loaded.values.AWS_VPC_K8S_CNI_LOG_FILE?.source.kind === 'default'
+          ? 'stderr'
+          : loaded.config.AWS_VPC_K8S_CNI_LOG_FILE,
+        io,
+      ),
+      format,
+      values.debug === true ? 'debug' : loaded.config.AWS_VPC_K8S_CNI_LOGLEVEL,
+    );
     const stateDirFlag = flag(values, 'state-dir');
     const stateDir = checkPath('--state-dir', stateDirFlag ?? DEFAULT_STATE_DIR);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
