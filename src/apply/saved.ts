@@ -19,6 +19,7 @@ import {
   isSysctlValue,
   NFT_HOOKS,
 } from '../compiler/render/index.ts';
+import { describeIssues, plainMessages } from '../lib/issues.ts';
 import type { ChangeSet } from './diff.ts';
 
 /**
@@ -211,11 +212,9 @@ export function parseSavedPlan(text: string, source: string): SavedPlan {
   } catch (error) {
     throw new Error(`${source}: not JSON: ${(error as Error).message.slice(0, 200)}`);
   }
-  const result = savedPlan.safeParse(value);
+  const result = savedPlan.safeParse(value, { error: plainMessages });
   if (!result.success) {
-    const problems = result.error.issues
-      .slice(0, 5)
-      .map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message.slice(0, 200)}`);
+    const problems = describeIssues(result.error, value).map((line) => `  ${line}`);
     throw new Error(`${source}: not a valid saved plan; nothing was applied:\n${problems.join('\n')}`);
   }
   return result.data as SavedPlan;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Attachment } from '../ipc/protocol.ts';
+import { describeIssues, plainMessages, shownValue } from '../lib/issues.ts';
 import { CniError, type Command, ErrorCode } from './spec.ts';
 
 export const DEFAULT_AGENT_SOCKET = '/run/vpc-cni/agent.sock';
@@ -59,18 +60,7 @@ export const NetConf = z.looseObject({
 });
 export type NetConf = z.infer<typeof NetConf>;
 
-/** Echoes of hostile input stay short and printable. */
-function shown(value: string): string {
-  const s = JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  return s;
-}
-
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (issue === undefined) return 'invalid';
-  const path = issue.path.map(String).join('.');
-  return path === '' ? issue.message : `${path}: ${issue.message}`;
-}
+const shown = shownValue;
 
 export function parseNetConf(stdin: string): NetConf {
   let raw: unknown;
@@ -82,9 +72,12 @@ export function parseNetConf(stdin: string): NetConf {
       `network configuration on stdin is not JSON: ${(error as Error).message}`,
     );
   }
-  const parsed = NetConf.safeParse(raw);
+  const parsed = NetConf.safeParse(raw, { error: plainMessages });
   if (!parsed.success) {
-    throw new CniError(ErrorCode.invalidNetworkConfig, `network configuration refused: ${firstIssue(parsed.error)}`);
+    throw new CniError(
+      ErrorCode.invalidNetworkConfig,
+      `network configuration refused: ${describeIssues(parsed.error, raw).join('; ')}`,
+    );
   }
   return parsed.data;
 }

@@ -3,6 +3,7 @@
  * returns the parsed message or a WireError, so a bad peer is answered, not crashed on.
  */
 import type { z } from 'zod';
+import { describeIssues, plainMessages } from '../lib/issues.ts';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type WireError } from './protocol.ts';
 
 export function encode(message: unknown): Buffer {
@@ -39,9 +40,9 @@ export function decode<T>(line: string, schema: z.ZodType<T>): Decoded<T> {
       },
     };
   }
-  const parsed = schema.safeParse(raw);
+  const parsed = schema.safeParse(raw, { error: plainMessages });
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    const issues = describeIssues(parsed.error, raw);
     return { ok: false, id, error: { kind: 'MALFORMED', message: `invalid message: ${issues.join('; ')}` } };
   }
   return { ok: true, value: parsed.data };
