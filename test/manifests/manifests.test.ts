@@ -29,7 +29,7 @@ async function ec2ActionsUsed(): Promise<string[]> {
 }
 
 test('the IAM policy allows exactly the EC2 actions the code calls (least privilege, nothing missing)', async (t) => {
-  const policy = JSON.parse(await readFile(new URL('manifests/iam-policy.json', root), 'utf8')) as {
+  const policy = JSON.parse(await readFile(new URL('manifests/aws/iam-policy.json', root), 'utf8')) as {
     Statement: { Action: string[] }[];
   };
   const allowed = policy.Statement.flatMap((s) => s.Action).sort();

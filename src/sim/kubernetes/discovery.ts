@@ -1,4 +1,4 @@
-import { apiVersionOf, ENICONFIG_GROUP, RESOURCES, type ResourceType } from './resources.ts';
+import { apiGroups, apiVersionOf, RESOURCES, type ResourceType } from './resources.ts';
 
 /** The discovery documents kubectl and client-node read before anything else. */
 
@@ -18,22 +18,25 @@ export function apiVersions(host: string) {
   };
 }
 
-function groupVersion(version: string) {
-  return { groupVersion: `${ENICONFIG_GROUP}/${version}`, version };
+function groupVersion(group: string, version: string) {
+  return { groupVersion: `${group}/${version}`, version };
 }
 
-export function apiGroup() {
+/** One API group's document, or undefined if the simulator serves no such group. */
+export function apiGroup(name: string) {
+  const versions = apiGroups().get(name);
+  if (versions === undefined) return undefined;
   return {
     kind: 'APIGroup',
     apiVersion: 'v1',
-    name: ENICONFIG_GROUP,
-    versions: [groupVersion('v1alpha1')],
-    preferredVersion: groupVersion('v1alpha1'),
+    name,
+    versions: versions.map((version) => groupVersion(name, version)),
+    preferredVersion: groupVersion(name, versions[0]!),
   };
 }
 
 export function apiGroupList() {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [apiGroup()] };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...apiGroups().keys()].map((name) => apiGroup(name)) };
 }
 
 /** The resource list of one group/version, or undefined if the simulator serves none there. */

@@ -30,9 +30,9 @@ export function mergePatch(target: Json, patch: Json): Json {
 }
 
 /**
- * Strategic merge as kubectl sends it for the fields it patches on nodes and pods: like a merge patch, except that
- * lists of objects with a merge key (taints by `key`, conditions by `type`) merge item by item, `$patch: delete`
- * removes an item, and `$setElementOrder/…` and `$retainKeys` directives are accepted.
+ * Strategic merge as kubectl sends it for the fields it patches on nodes, pods and DaemonSets: like a merge patch,
+ * except that lists of objects with a merge key (taints by `key`, conditions by `type`, env by `name`) merge item by
+ * item, `$patch: delete` removes an item, and `$setElementOrder/…` and `$retainKeys` directives are accepted.
  */
 export function strategicPatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return patch;
@@ -47,11 +47,17 @@ export function strategicPatch(target: Json, patch: Json): Json {
   return result;
 }
 
+/** The merge keys of the lists the served kinds have (Kubernetes' `patchMergeKey`), by field name. */
 const MERGE_KEYS: Readonly<Record<string, string>> = {
   taints: 'key',
   conditions: 'type',
   containers: 'name',
+  initContainers: 'name',
   addresses: 'type',
+  env: 'name',
+  volumes: 'name',
+  volumeMounts: 'mountPath',
+  ports: 'containerPort',
 };
 
 function mergeList(current: Json | undefined, patch: Json[], mergeKey: string): Json[] {

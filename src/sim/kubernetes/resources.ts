@@ -1,4 +1,8 @@
-/** The API resources the simulator serves: enough of core/v1 and the ENIConfig CRD for the agent and kubectl. */
+/**
+ * The API resources the simulator serves: enough of core/v1 and the ENIConfig CRD for the agent and kubectl, and the
+ * kinds in `manifests/` (ServiceAccount, RBAC, DaemonSet, CRD) so `kubectl apply -f manifests/` can install the agent.
+ * Those are stored as given: no controller acts on them (no DaemonSet pods, no RBAC enforcement, no CRD serving).
+ */
 export interface ResourceType {
   readonly group: string;
   readonly version: string;
@@ -11,7 +15,7 @@ export interface ResourceType {
 }
 
 const ALL_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
-export const ENICONFIG_GROUP = 'crd.k8s.amazonaws.com';
+const ENICONFIG_GROUP = 'crd.k8s.amazonaws.com';
 
 export const RESOURCES: readonly ResourceType[] = [
   {
@@ -65,6 +69,16 @@ export const RESOURCES: readonly ResourceType[] = [
     verbs: ALL_VERBS,
   },
   {
+    group: '',
+    version: 'v1',
+    plural: 'serviceaccounts',
+    singular: 'serviceaccount',
+    kind: 'ServiceAccount',
+    namespaced: true,
+    shortNames: ['sa'],
+    verbs: ALL_VERBS,
+  },
+  {
     group: ENICONFIG_GROUP,
     version: 'v1alpha1',
     plural: 'eniconfigs',
@@ -73,7 +87,48 @@ export const RESOURCES: readonly ResourceType[] = [
     namespaced: false,
     verbs: ALL_VERBS,
   },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'daemonsets',
+    singular: 'daemonset',
+    kind: 'DaemonSet',
+    namespaced: true,
+    shortNames: ['ds'],
+    verbs: ALL_VERBS,
+  },
+  ...(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'] as const).map((kind) => ({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: `${kind.toLowerCase()}s`,
+    singular: kind.toLowerCase(),
+    kind,
+    namespaced: !kind.startsWith('Cluster'),
+    verbs: ALL_VERBS,
+  })),
+  {
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    plural: 'customresourcedefinitions',
+    singular: 'customresourcedefinition',
+    kind: 'CustomResourceDefinition',
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    verbs: ALL_VERBS,
+  },
 ];
+
+/** The API groups beside the core one, each with the versions it serves (discovery's `/apis`). */
+export function apiGroups(): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const type of RESOURCES) {
+    if (type.group === '') continue;
+    const versions = groups.get(type.group) ?? [];
+    if (!versions.includes(type.version)) versions.push(type.version);
+    groups.set(type.group, versions);
+  }
+  return groups;
+}
 
 export function apiVersionOf(type: ResourceType): string {
   return type.group === '' ? type.version : `${type.group}/${type.version}`;

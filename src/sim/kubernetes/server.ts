@@ -4,7 +4,7 @@ import type { Faults } from '../faults.ts';
 import { BodyTooLarge, readBody } from '../http.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION } from './discovery.ts';
 import { badRequest, KubeError } from './errors.ts';
-import { ENICONFIG_GROUP, type ResourceType, resourceFor } from './resources.ts';
+import { type ResourceType, resourceFor } from './resources.ts';
 import { fieldSelector, type KubeObject, labelSelector } from './selectors.ts';
 import type { ObjectStore } from './store.ts';
 import { renderTable } from './table.ts';
@@ -118,10 +118,11 @@ function discover(path: string, host: string): unknown {
   if (path === '/version') return VERSION;
   if (path === '/api') return apiVersions(host);
   if (path === '/apis') return apiGroupList();
-  if (path === `/apis/${ENICONFIG_GROUP}`) return apiGroup();
   if (path === '/api/v1') return apiResourceList('', 'v1');
-  const group = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
-  return group ? apiResourceList(group[1]!, group[2]!) : undefined;
+  const group = /^\/apis\/([^/]+)$/.exec(path);
+  if (group) return apiGroup(group[1]!);
+  const groupVersion = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+  return groupVersion ? apiResourceList(groupVersion[1]!, groupVersion[2]!) : undefined;
 }
 
 /**
