@@ -33,7 +33,9 @@ function quote(value: string): string {
 
 /** `error: AWS_VPC_ENI_MTU=99999 (environment): out of range; allowed: an integer in 576–9001` */
 export function formatIssue(issue: ConfigIssue): string {
-  const subject = issue.value === undefined ? issue.key : `${issue.key}=${quote(issue.value)}`;
+  // Keys are echoed short too: an unknown key in a hostile file can be megabytes long.
+  const key = bounded(issue.key);
+  const subject = issue.value === undefined ? key : `${key}=${quote(issue.value)}`;
   const where = issue.source ? ` (${describeSource(issue.source)})` : '';
   const allowed = issue.allowed ? `; allowed: ${issue.allowed}` : '';
   const hint = issue.suggestion ? `; did you mean ${issue.suggestion}?` : '';

@@ -72,6 +72,11 @@ export function parseEnvFile(text: string, file: string): { layer: Layer; proble
   return { layer: { kind: 'env-file', values }, problems };
 }
 
+/** Any decoded YAML value, echoed short: a hostile manifest can hold megabytes in one field. */
+function shownJson(value: unknown): string {
+  return bounded(JSON.stringify(value) ?? String(value));
+}
+
 /**
  * Takes the data of an `amazon-vpc-cni` ConfigMap manifest (already decoded from YAML or JSON). Kubernetes stores
  * ConfigMap data as strings only, so a YAML number or boolean is reported (the API server would refuse it too).
@@ -85,7 +90,7 @@ export function parseConfigMap(manifest: unknown, file: string): { layer: Layer;
   }
   const m = manifest as { kind?: unknown; metadata?: { name?: unknown }; data?: unknown };
   if (m.kind !== 'ConfigMap')
-    problems.push({ where: file, message: `kind is ${JSON.stringify(m.kind)}, expected ConfigMap` });
+    problems.push({ where: file, message: `kind is ${shownJson(m.kind)}, expected ConfigMap` });
   const data = m.data ?? {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     problems.push({ where: `${file} data`, message: 'data must be a mapping of keys to strings' });
@@ -93,9 +98,13 @@ export function parseConfigMap(manifest: unknown, file: string): { layer: Layer;
   }
   for (const [key, value] of Object.entries(data)) {
     if (typeof value !== 'string') {
+      const shown = shownJson(value);
       problems.push({
-        where: `${file} data.${key}`,
-        message: `value ${JSON.stringify(value)} is not a string; ConfigMap data values must be quoted strings ("${String(value)}")`,
+        where: `${file} data.${bounded(key)}`,
+        message:
+          typeof value === 'object' && value !== null
+            ? `value ${shown} is not a string; ConfigMap data values are strings`
+            : `value ${shown} is not a string; ConfigMap data values must be quoted strings ("${shown}")`,
       });
       continue;
     }

@@ -43,8 +43,12 @@ function distance(a: string, b: string): number {
 /** The closest known key, if it is close enough to be a plausible typo (case and `-`/`_` differences count as near). */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
   const canonical = (s: string) => s.toUpperCase().replaceAll('-', '_');
+  const limit = Math.max(2, Math.floor(key.length / 4));
   let best: { key: string; score: number; exact: number } | undefined;
   for (const candidate of known) {
+    // The distance is at least the length difference: skipping those keeps a megabyte-long key from costing
+    // a quadratic comparison with every setting.
+    if (Math.abs(key.length - candidate.length) > limit) continue;
     const score = distance(canonical(key), canonical(candidate));
     // Ties go to the candidate spelled like the input (`warm-ip-targt` → `warm-ip-target`, not `WARM_IP_TARGET`).
     const exact = distance(key, candidate);
@@ -52,5 +56,5 @@ export function suggestKey(key: string, known: readonly string[]): string | unde
       best = { key: candidate, score, exact };
   }
   if (best === undefined) return undefined;
-  return best.score <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
+  return best.score <= limit ? best.key : undefined;
 }

@@ -154,3 +154,13 @@ test('property: arbitrary env file text never throws', (t) => {
   );
   t.pass();
 });
+
+test('an unknown key of a megabyte is named short, with no did-you-mean (no quadratic comparison with every setting)', (t) => {
+  const key = `WARM_IP_TARGET${'X'.repeat(1024 * 1024)}`;
+  const r = run({ [key]: '1' });
+  const lines = r.warnings.map(formatIssue);
+  t.is(lines.length, 1);
+  t.true(lines[0]!.length < 300, lines[0]!.slice(0, 300));
+  t.notRegex(lines[0]!, /did you mean/);
+  t.regex(lines[0]!, /\(1048590 chars\)/);
+});
