@@ -16,7 +16,10 @@ import type { HostPlan } from '../../src/compiler/plan.ts';
 import { type Simulators, startSimulators } from '../../src/sim/index.ts';
 import { kernelSnapshot } from '../apply/kernel-node.ts';
 import {
+  type AwsNodeConfig,
   checkpoint,
+  configEnv,
+  DEFAULT_CONFIG,
   hostVeth,
   hostVethMac,
   type NodeFacts,
@@ -103,7 +106,7 @@ async function attachLikeAwsNode(sims: Simulators): Promise<void> {
   await sims.node!.settled();
 }
 
-function nodeFacts(sims: Simulators, connmark: NodeFacts['connmark']): NodeFacts {
+function nodeFacts(sims: Simulators, connmark: NodeFacts['connmark'], config: AwsNodeConfig): NodeFacts {
   const enis = sims.model.attachedTo(sims.instance.id);
   const primary = sims.model.eni(sims.instance.primaryEniId);
   return {
@@ -119,11 +122,12 @@ function nodeFacts(sims: Simulators, connmark: NodeFacts['connmark']): NodeFacts
         subnetCidr: sims.model.subnet(e.subnetId).cidrBlock,
       })),
     connmark,
+    config,
   };
 }
 
 /** Four pods as aws-node's plugin wired them: two on the primary ENI, two on the secondary one. */
-async function wirePods(t: ExecutionContext, sims: Simulators): Promise<PodFacts[]> {
+async function wirePods(t: ExecutionContext, sims: Simulators, config: AwsNodeConfig): Promise<PodFacts[]> {
   const names = [
     // The reference's own example: its host veth is enib5faff8a083 (host-network §3.1).
     ['kube-system', 'coredns-57ff979f67-qqbdh'],
@@ -147,7 +151,7 @@ async function wirePods(t: ExecutionContext, sims: Simulators): Promise<PodFacts
       table: routeTable(eni.attachment!.deviceIndex),
     });
   }
-  for (const pod of pods) await runSteps(podSteps(sims.node!.netns, pod, hostVethMac()));
+  for (const pod of pods) await runSteps(podSteps(sims.node!.netns, pod, hostVethMac(), config));
   return pods;
 }
 
@@ -242,7 +246,12 @@ async function startAgentProcess(
   return { child, output: () => seen };
 }
 
-async function takeover(t: ExecutionContext, connmark: NodeFacts['connmark']): Promise<void> {
+interface Variant {
+  readonly connmark: NodeFacts['connmark'];
+  readonly config: AwsNodeConfig;
+}
+
+async function takeover(t: ExecutionContext, { connmark, config }: Variant): Promise<void> {
   const nodeNs = `vc-takeover-${randomBytes(4).toString('hex')}`;
   const sims = await startSimulators({
     instanceType: 't3.medium',
@@ -265,9 +274,9 @@ async function takeover(t: ExecutionContext, connmark: NodeFacts['connmark']): P
 
   // ---- The node as aws-node leaves it.
   await attachLikeAwsNode(sims);
-  const facts = nodeFacts(sims, connmark);
+  const facts = nodeFacts(sims, connmark, config);
   await runSteps(nodeSteps(facts));
-  const pods = await wirePods(t, sims);
+  const pods = await wirePods(t, sims, config);
   t.is(hostVeth('kube-system', 'coredns-57ff979f67-qqbdh'), 'enib5faff8a083', 'the reference example veth name');
   const backingStore = join(awsNodeRun, 'ipam.json');
   const written = checkpoint(pods, BigInt(Date.now()) * 1_000_000n);
@@ -282,6 +291,7 @@ async function takeover(t: ExecutionContext, connmark: NodeFacts['connmark']): P
     MY_NODE_NAME: sims.nodeName,
     VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
     AWS_VPC_K8S_CNI_BACKING_STORE: backingStore,
+    ...configEnv(config),
     ...(connmark === 'iptables' ? { VPC_CNI_IPTABLES_MODE: 'legacy' } : {}),
   };
   // Before the agent: `vpc-cni plan` finds aws-node's node already as it wants it (each difference printed).
@@ -410,10 +420,46 @@ async function takeover(t: ExecutionContext, connmark: NodeFacts['connmark']): P
 
 kernel.serial(
   'drop-in switch: the agent takes over a node aws-node set up (nftables connmark) without a host change',
-  (t) => takeover(t, 'nftables'),
+  (t) => takeover(t, { connmark: 'nftables', config: DEFAULT_CONFIG }),
 );
 
 kernel.serial(
   'drop-in switch: the same with the iptables connmark chain (a legacy node, or aws-node before v1.23.0)',
-  (t) => takeover(t, 'iptables'),
+  (t) => takeover(t, { connmark: 'iptables', config: DEFAULT_CONFIG }),
 );
+
+kernel.serial(
+  'drop-in switch: SNAT exclusions, external service CIDRs, hashrandom, another mark and MTU 1500 (nftables)',
+  (t) =>
+    takeover(t, {
+      connmark: 'nftables',
+      config: {
+        ...DEFAULT_CONFIG,
+        AWS_VPC_ENI_MTU: 1500,
+        AWS_VPC_K8S_CNI_CONNMARK: 0x100,
+        AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom',
+        AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: ['172.16.0.0/12', '192.168.0.0/16'],
+        AWS_EXTERNAL_SERVICE_CIDRS: ['198.51.100.0/24', '203.0.113.0/24'],
+      },
+    }),
+);
+
+kernel.serial('drop-in switch: SNAT excluded everywhere (0.0.0.0/0), no port randomisation (iptables)', (t) =>
+  takeover(t, {
+    connmark: 'iptables',
+    config: {
+      ...DEFAULT_CONFIG,
+      AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'none',
+      AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: ['0.0.0.0/0'],
+    },
+  }),
+);
+
+kernel.serial('drop-in switch: external SNAT, with and without NodePort support', async (t) => {
+  for (const nodePort of [true, false]) {
+    await takeover(t, {
+      connmark: 'nftables',
+      config: { ...DEFAULT_CONFIG, AWS_VPC_K8S_CNI_EXTERNALSNAT: true, AWS_VPC_CNI_NODE_PORT_SUPPORT: nodePort },
+    });
+  }
+});
