@@ -74,10 +74,15 @@ export function ownerKey(owner: Owner): string {
 export class Datastore {
   readonly #enis = new Map<string, EniRecord>();
   readonly #byOwner = new Map<string, { eni: string; cidr: string; ip: string }>();
-  readonly #cooldownMs: number;
+  #cooldownMs: number;
 
   constructor(cooldownMs: number) {
     this.#cooldownMs = cooldownMs;
+  }
+
+  /** IP_COOLDOWN_PERIOD changed live: every freed address cools by the new period from now on. */
+  setCooldown(ms: number): void {
+    this.#cooldownMs = ms;
   }
 
   addEni(info: EniInfo, nowMs: number): void {

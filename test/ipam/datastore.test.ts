@@ -29,7 +29,13 @@ test('unassign is idempotent and starts the cooldown', (t) => {
   t.is(ds.unassign(pod(1), 1000)?.ip, '10.0.0.10');
   t.is(ds.unassign(pod(1), 1000), undefined);
   t.is(ds.nextFreeInMs(1000), 30_000);
-  const snap = ds.snapshot(1000, { pendingPods: 0, msSinceLastDecrease: 0, prefixFallback: false });
+  const snap = ds.snapshot(1000, {
+    pendingPods: 0,
+    msSinceLastDecrease: 0,
+    prefixFallback: false,
+    cordoned: false,
+    expectedPods: 0,
+  });
   const cidr = snap.enis.find((e) => e.id === 'eni-0')!.cidrs[0]!;
   t.like(cidr, { cidr: '10.0.0.10/32', assigned: 0, cooling: 1 });
 });
@@ -80,7 +86,13 @@ test('a quarantined CIDR keeps its owner but offers nothing new', (t) => {
   ds.assign(pod(1), {}, 0);
   ds.quarantineCidr('eni-0', '10.0.2.0/28', 10);
   t.is(ds.assign(pod(2), {}, 20), undefined);
-  const snap = ds.snapshot(20, { pendingPods: 0, msSinceLastDecrease: 0, prefixFallback: false });
+  const snap = ds.snapshot(20, {
+    pendingPods: 0,
+    msSinceLastDecrease: 0,
+    prefixFallback: false,
+    cordoned: false,
+    expectedPods: 0,
+  });
   t.like(snap.enis[0]!.cidrs[0], { size: 1, assigned: 1, quarantined: 1 });
   ds.addCidr('eni-0', '10.0.2.0/28', true); // EC2 lists it again
   t.is(ds.assign(pod(2), {}, 30)?.ip, '10.0.2.1');

@@ -22,6 +22,8 @@ const emptyPool: PoolSnapshot = {
   pendingPods: 0,
   msSinceLastDecrease: Number.POSITIVE_INFINITY,
   prefixFallback: false,
+  cordoned: false,
+  expectedPods: 0,
 };
 const NOW = 1_000_000;
 

@@ -86,7 +86,15 @@ function eni({ device, ips = '', prefixes = [], ageMs = 3_600_000 }: EniSpec): E
 }
 
 function snap(enis: EniState[], extra: Partial<PoolSnapshot> = {}): PoolSnapshot {
-  return { enis, pendingPods: 0, msSinceLastDecrease: 60_000, prefixFallback: false, ...extra };
+  return {
+    enis,
+    pendingPods: 0,
+    msSinceLastDecrease: 60_000,
+    prefixFallback: false,
+    cordoned: false,
+    expectedPods: 0,
+    ...extra,
+  };
 }
 
 /** An action without its prose, so rows compare the decision itself. */
@@ -197,6 +205,52 @@ test('custom networking never grows the primary ENI', decides, {
   policy: { skipPrimaryEni: true, warmIpTarget: 2 },
   snapshot: snap([eni({ device: 0 })]),
   expected: [{ kind: 'attach-eni', count: 2, prefix: false }],
+});
+
+// ---- the node's demand: pods expected before their ADD, a cordoned node --------------------------------------------
+
+test('surge WARM_IP_TARGET=2: 2 free and 3 pods expected buys 3 more before their ADDs', decides, {
+  policy: { warmIpTarget: 2, mode: 'surge' },
+  snapshot: snap([eni({ device: 0, ips: 'ff' })], { expectedPods: 3 }),
+  expected: [
+    { kind: 'assign-ips', eni: 'eni-0', count: 1, prefix: false },
+    { kind: 'attach-eni', count: 2, prefix: false },
+  ],
+});
+test('WARM_ENI_TARGET=1: a pod expected on the spare ENI attaches the next one', decides, {
+  policy: {},
+  snapshot: snap([eni({ device: 0, ips: 'aaa' }), eni({ device: 1, ips: 'fff' })], { expectedPods: 1 }),
+  expected: [{ kind: 'attach-eni', count: 3, prefix: false }],
+});
+test('expected pods keep the addresses they will take from being given back', decides, {
+  policy: { warmIpTarget: 1 },
+  snapshot: snap([eni({ device: 0, ips: 'aff' })], { expectedPods: 1 }),
+  expected: [],
+});
+test('cordoned: no growth for the warm targets', decides, {
+  policy: {},
+  snapshot: snap([eni({ device: 0 })], { cordoned: true }),
+  expected: [],
+});
+test('cordoned: no growth for expected pods', decides, {
+  policy: { warmIpTarget: 2 },
+  snapshot: snap([eni({ device: 0, ips: 'aaa' })], { cordoned: true, expectedPods: 5 }),
+  expected: [],
+});
+test('cordoned: two ADDs waiting on a full pool buy exactly two addresses, not a whole ENI', decides, {
+  policy: {},
+  snapshot: snap([eni({ device: 0, ips: 'aaa' })], { cordoned: true, pendingPods: 2 }),
+  expected: [{ kind: 'attach-eni', count: 2, prefix: false }],
+});
+test('cordoned PD: an ADD waiting on full prefixes buys one prefix', decides, {
+  policy: { prefixDelegation: true, warmPrefixTarget: 1 },
+  snapshot: snap([eni({ device: 0, prefixes: [16] })], { cordoned: true, pendingPods: 1 }),
+  expected: [{ kind: 'assign-ips', eni: 'eni-0', count: 1, prefix: true }],
+});
+test('cordoned: free addresses above the targets still go back', decides, {
+  policy: { warmIpTarget: 1 },
+  snapshot: snap([eni({ device: 0, ips: 'aff' })], { cordoned: true }),
+  expected: [{ kind: 'release-ips', eni: 'eni-0', cidrs: ['10.0.0.12/32'] }],
 });
 test('reference mode grows one step per cycle even with pods waiting', decides, {
   policy: { maxEnis: 15, slotsPerEni: 49, warmIpTarget: 1 },

@@ -44,6 +44,8 @@ export interface EngineState {
   readonly prefixFallbackUntil: number;
   readonly growthPausedUntil: number;
   readonly cloudFailure: { readonly reason: ShortageReason; readonly atMs: number } | undefined;
+  /** What the Kubernetes side last said of the node (none until it says: not cordoned, no pods expected). */
+  readonly demand: Pick<PoolSnapshot, 'cordoned' | 'expectedPods'>;
 }
 
 export const initialState: EngineState = Object.freeze({
@@ -58,6 +60,7 @@ export const initialState: EngineState = Object.freeze({
   prefixFallbackUntil: Number.NEGATIVE_INFINITY,
   growthPausedUntil: Number.NEGATIVE_INFINITY,
   cloudFailure: undefined,
+  demand: { cordoned: false, expectedPods: 0 },
 });
 
 /** The parts of the policy's snapshot that come from the engine's state rather than the datastore. */
@@ -66,6 +69,7 @@ export function poolFacts(state: EngineState, now: number): Omit<PoolSnapshot, '
     pendingPods: state.waiting.size,
     msSinceLastDecrease: now - state.lastDecreaseAt,
     prefixFallback: now < state.prefixFallbackUntil,
+    ...state.demand,
   };
 }
 

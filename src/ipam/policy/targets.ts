@@ -86,10 +86,29 @@ export function effectiveAvailable(stats: PoolStats, pendingPods: number, policy
   return policy.mode === 'surge' ? stats.available - pendingPods : stats.available;
 }
 
+/**
+ * Pods bound to the node whose ADD has not arrived count as assigned already: the same warm-target arithmetic then
+ * keeps (or buys) addresses for them and keeps whole prefixes for them, in either mode. `available` may go negative.
+ */
+export function withExpected(stats: PoolStats, expectedPods: number): PoolStats {
+  if (expectedPods <= 0) return stats;
+  return { ...stats, assigned: stats.assigned + expectedPods, available: stats.available - expectedPods };
+}
+
+/**
+ * A cordoned node buys only for ADDs already waiting, exactly their shortfall (in slots: addresses, or prefixes in
+ * prefix mode), never for warm targets: it is being drained, and what it buys would only go back to EC2.
+ */
+export function cordonedNeed(stats: PoolStats, pendingPods: number, policy: WarmPoolPolicy, fallback: boolean): number {
+  const addresses = Math.min(pendingPods - stats.available, policy.maxPods - stats.total);
+  if (addresses <= 0) return 0;
+  return policy.prefixDelegation && !fallback ? Math.ceil(addresses / PREFIX_SIZE) : addresses;
+}
+
 /** ipamd's `isDatastorePoolTooLow`, plus: a pod waiting on an empty pool always counts as low. */
 export function isTooLow(stats: PoolStats, pendingPods: number, policy: WarmPoolPolicy): boolean {
   if (stats.total >= policy.maxPods) return false;
-  if (pendingPods > 0 && stats.available === 0) return true;
+  if (pendingPods > 0 && stats.available <= 0) return true;
   const available = effectiveAvailable(stats, pendingPods, policy);
   if (warmIpTargetsDefined(policy)) {
     return shortfall({ available, total: stats.total, warm: policy.warmIpTarget, minimum: policy.minimumIpTarget }) > 0;
@@ -151,7 +170,7 @@ export function growthNeed(stats: PoolStats, pendingPods: number, policy: WarmPo
     addresses = surge ? Math.max(deficit, policy.slotsPerEni) : policy.slotsPerEni;
     prefixes = 0;
   }
-  if (pendingPods > 0 && stats.available === 0) {
+  if (pendingPods > 0 && stats.available <= 0) {
     addresses = Math.max(addresses, 1);
     prefixes = Math.max(prefixes, 1);
   }

@@ -67,6 +67,16 @@ export interface PoolSnapshot {
   readonly msSinceLastDecrease: number;
   /** The subnet recently had no free /28: grow with single addresses instead of prefixes. */
   readonly prefixFallback: boolean;
+  /**
+   * The node is cordoned (Node.spec.unschedulable): it is being drained or retired, so no address is bought for the
+   * warm targets or for expected pods; only ADDs already waiting are served.
+   */
+  readonly cordoned: boolean;
+  /**
+   * Pods bound to this node whose ADD has not arrived yet (the Kubernetes side counts them): demand the pool may grow
+   * for early, so their ADDs find addresses instead of waiting for EC2.
+   */
+  readonly expectedPods: number;
 }
 
 /** Counts over the whole pool (Cilium-style arithmetic input). */
