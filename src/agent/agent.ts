@@ -1,15 +1,20 @@
 /**
- * The node agent, in the order the reference's aws-node starts: learn the node from IMDS, build and start the IPAM
- * engine (EC2 view, checkpoint restore), converge the host network with the checkpoint's pods, fill the warm pool,
- * open the socket, and only then install the plugin and its conflist, so the runtime sends pods only to a node that
- * can serve them. Then the pool loop runs every 5 s; after an ENI is attached the host network is converged again
- * before any of its addresses is handed out (ADD waits on it).
+ * The node agent, in the order the reference's aws-node starts: learn the node from IMDS, build the IPAM engine and
+ * start the extensions beside it (metrics, Kubernetes...), start the engine (EC2 view, checkpoint restore), converge
+ * the host network with the checkpoint's pods, fill the warm pool, open the socket, and only then install the plugin
+ * and its conflist, so the runtime sends pods only to a node that can serve them. Then the loops run (warm pool, EC2
+ * reconcile, leaked-ENI sweep, VPC CIDR changes, and whatever an extension registers); after an ENI is attached the
+ * host network is converged again before any of its addresses is handed out (ADD waits on it).
  */
+
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { currentNetns, namedNetns, Runner } from '../apply/run.ts';
 import type { Config } from '../compiler/settings/index.ts';
+import type { EffectiveValue } from '../compiler/settings/parse.ts';
 import { ImdsClient, imdsEndpoint, readIpamNode } from '../ipam/cloud/imds.ts';
 import { realClock } from '../ipam/cloud/rate.ts';
+import { LEAK_SWEEP_INTERVAL_MS, RECONCILE_INTERVAL_MS } from '../ipam/engine.ts';
 import { createNodeEngine, type NodeEngine } from '../ipam/node-engine.ts';
 import { type IpcServer, serve } from '../ipc/server.ts';
 import { AgentBus } from './bus.ts';
@@ -17,11 +22,16 @@ import { netconfFromConfig } from './conflist.ts';
 import { createHandler } from './handlers.ts';
 import { HostNetwork } from './host-network.ts';
 import { type InstallReport, installCni } from './install-cni.ts';
+import { splitChange } from './live-config.ts';
 import type { Log } from './log.ts';
+import { LoopScheduler, type Timers } from './loops.ts';
 import type { PluginExecutableOptions } from './plugin-executable.ts';
+import type { AgentExtension, AgentView, NodeDemand, ReconfigureResult } from './view.ts';
 
 /** ipamd's pool loop period. */
 export const LOOP_MS = 5_000;
+/** How often the VPC's CIDRs are read from IMDS (a CIDR associated with the VPC must reach the SNAT exclusions). */
+export const VPC_CIDR_LOOP_MS = 60_000;
 /** How long an ADD waits for the pool to grow; the plugin gives the agent 30 s in all. */
 const ADD_WAIT_MS = 15_000;
 /** How long an ADD waits for a just-attached ENI to appear on the host. */
@@ -29,8 +39,18 @@ const ENI_READY_MS = 10_000;
 /** Pool steps at start-up before the socket opens: enough to attach the ENIs a warm target asks for. */
 const FILL_STEPS = 8;
 
+/** The loops the agent itself runs; extensions register theirs on `Agent.loops` under their own names. */
+export const LOOPS = {
+  warmPool: 'warm-pool',
+  reconcile: 'ec2-reconcile',
+  leakSweep: 'leaked-eni-sweep',
+  vpcCidrs: 'vpc-cidrs',
+} as const;
+
 export interface AgentOptions {
   readonly config: Config;
+  /** Where each value came from (`vpc-cni config`'s provenance), for the view; default: none known. */
+  readonly values?: Readonly<Record<string, EffectiveValue>>;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The node's host network namespace (tests); undefined = this process's own. */
   readonly netns?: string;
@@ -40,8 +60,14 @@ export interface AgentOptions {
   readonly cniConfDir: string;
   readonly executable?: PluginExecutableOptions;
   readonly log: Log;
+  /** The warm-pool loop's period (default LOOP_MS). */
   readonly loopMs?: number;
+  /** The other loops' periods (tests shorten them). */
+  readonly periods?: { readonly reconcileMs?: number; readonly leakSweepMs?: number; readonly vpcCidrsMs?: number };
+  readonly timers?: Timers;
   readonly lockDir?: string;
+  /** Started once the engine exists, in order; stopped in reverse order by `stop()` or a failed start. */
+  readonly extensions?: readonly AgentExtension[];
 }
 
 export interface Agent {
@@ -51,7 +77,10 @@ export interface Agent {
   readonly host: HostNetwork;
   /** What happens in the agent, for its logs, metrics and Events. */
   readonly bus: AgentBus;
-  /** Stops taking work, lets the step in progress end and closes the socket; the checkpoint is already on disk. */
+  readonly view: AgentView;
+  /** The loop scheduler: extensions register their loops here (`register(name, periodMs, fn)`, `kick(name)`). */
+  readonly loops: LoopScheduler;
+  /** Stops taking work, lets the runs in progress end and closes the socket; the checkpoint is already on disk. */
   stop(): Promise<void>;
 }
 
@@ -60,12 +89,16 @@ function eniIds(node: NodeEngine): string {
 }
 
 export async function startAgent(o: AgentOptions): Promise<Agent> {
-  const { log, config } = o;
+  const { log } = o;
+  const startedAtMs = Date.now();
   const startedAt = performance.now();
   const bus = new AgentBus();
   let phase = 'reading the node from IMDS';
   let ready = false;
-  const status = () => ({ ready, message: ready ? 'serving' : phase });
+  let timeToReadyMs: number | undefined;
+  let running = { config: o.config, values: o.values ?? {} };
+  let pendingRecycle: readonly string[] = [];
+  const config = o.config;
 
   const imds = new ImdsClient({ endpoint: imdsEndpoint(o.env) });
   const ipamNode = await readIpamNode(imds);
@@ -91,30 +124,120 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       nodeName: o.env.MY_NODE_NAME ?? '',
     },
     podRoutes: async () => podRoutes(runner, config.AWS_VPC_K8S_CNI_VETHPREFIX),
+    ownLoops: true,
   });
   for (const note of node.notes) log.warn(note);
+  const { engine } = node;
+  const host = new HostNetwork({
+    runner,
+    config,
+    imds,
+    pods: () => engine.store.leases(),
+    log,
+    ...(o.lockDir === undefined ? {} : { lockDir: o.lockDir }),
+  });
+  const loops = new LoopScheduler({
+    ...(o.timers === undefined ? {} : { timers: o.timers }),
+    publish: (event) => bus.publish(event),
+    onError: (loop, error) => log.error(`loop ${loop}: ${error.message}`),
+  });
+  // An ADD takes an address and a DEL frees one: the pool is looked at again now rather than up to a period later.
+  bus.subscribe((event) => {
+    if (event.kind === 'add' || event.kind === 'del') loops.kick(LOOPS.warmPool);
+  });
+
+  /** Converges the host when the pool's ENIs changed under `fn` (an ENI attached or freed, or found by reconcile). */
+  const withHostFollowing = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const before = eniIds(node);
+    const result = await fn();
+    if (eniIds(node) !== before) await host.sync();
+    return result;
+  };
+
+  // One reconfiguration at a time, so two ConfigMap updates in a row apply in order.
+  let reconfiguring: Promise<unknown> = Promise.resolve();
+  const reconfigure = (requested: Config, values: Readonly<Record<string, EffectiveValue>>) => {
+    const next = reconfiguring.then(async (): Promise<ReconfigureResult> => {
+      const change = splitChange(running.config, running.values, requested, values);
+      const pendingBefore = pendingRecycle;
+      running = { config: change.next, values: change.values };
+      pendingRecycle = change.pendingRecycle;
+      if (change.via.has('pool')) {
+        const { policy, notes } = node.policyFor(change.next);
+        for (const note of notes) log.warn(note);
+        engine.reconfigure(policy, change.next.IP_COOLDOWN_PERIOD * 1000);
+        loops.kick(LOOPS.warmPool);
+      }
+      if (change.applied.length > 0 || !isDeepStrictEqual(pendingBefore, pendingRecycle)) {
+        log.info(
+          `configuration: applied ${change.applied.join(', ') || 'nothing'}; pending a node recycle: ${pendingRecycle.join(', ') || 'nothing'}`,
+        );
+        bus.publish({ kind: 'config-changed', applied: change.applied, pendingRecycle });
+      }
+      // The host plan is re-planned with the new SNAT/connmark settings and only the diff applied. The new config is
+      // in effect already when this fails: every later sync (ENI changes, drift repair) applies it, and the caller
+      // hears why this one did not.
+      if (change.via.has('host')) {
+        host.setConfig(change.next);
+        await host.sync();
+      }
+      return { applied: change.applied, pendingRecycle };
+    });
+    reconfiguring = next.catch(() => undefined);
+    return next;
+  };
+
+  const view: AgentView = {
+    nodeName: o.env.MY_NODE_NAME ?? '',
+    instanceId: ipamNode.facts.instanceId,
+    instanceType: ipamNode.facts.instanceType,
+    startedAtMs,
+    readiness: () => ({ ready, reason: ready ? 'serving' : phase }),
+    timeToReadyMs: () => timeToReadyMs,
+    config: () => running.config,
+    values: () => running.values,
+    engine,
+    host,
+    loops: () => loops.statuses(),
+    pendingRecycle: () => pendingRecycle,
+    bus,
+    reconfigure,
+    setDemand(demand: NodeDemand) {
+      const before = engine.state.demand;
+      engine.setDemand({ cordoned: demand.cordoned, expectedPods: demand.pendingPods });
+      if (!isDeepStrictEqual(before, engine.state.demand)) loops.kick(LOOPS.warmPool);
+    },
+  };
+
+  const started: Array<{ name: string; stop(): Promise<void> }> = [];
+  const stopExtensions = async () => {
+    for (const ext of started.toReversed()) {
+      try {
+        await ext.stop();
+      } catch (error) {
+        log.error(`extension ${ext.name} failed to stop: ${(error as Error).message}`);
+      }
+    }
+    started.length = 0;
+  };
   let server: IpcServer | undefined;
   try {
-    phase = 'restoring the IPAM checkpoint and reconciling with EC2';
-    await node.engine.start();
-    log.info(`IPAM: ${node.engine.store.leases().length} pods restored from ${o.checkpointPath}`);
+    for (const extension of o.extensions ?? []) {
+      phase = `starting ${extension.name}`;
+      const handle = await extension.start(view);
+      started.push({ name: extension.name, stop: () => handle.stop() });
+    }
 
-    const host = new HostNetwork({
-      runner,
-      config,
-      imds,
-      pods: () => node.engine.store.leases(),
-      log,
-      ...(o.lockDir === undefined ? {} : { lockDir: o.lockDir }),
-    });
+    phase = 'restoring the IPAM checkpoint and reconciling with EC2';
+    await engine.start();
+    log.info(`IPAM: ${engine.store.leases().length} pods restored from ${o.checkpointPath}`);
+
     phase = 'converging the host network';
     await host.sync();
 
     phase = 'filling the warm pool';
     for (let i = 0; i < FILL_STEPS; i++) {
-      const before = eniIds(node);
-      const done = await node.engine.step();
-      if (eniIds(node) !== before) await host.sync();
+      const done = await withHostFollowing(() => engine.step());
       if (done.length === 0) break;
     }
 
@@ -122,11 +245,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     server = await serve(
       socketPath,
       createHandler({
-        engine: node.engine,
+        engine,
         vpcCidrs: () => host.last?.facts.enis[0]?.vpcCidrs ?? [],
         vethPrefix: config.AWS_VPC_K8S_CNI_VETHPREFIX,
         addWaitMs: ADD_WAIT_MS,
-        status,
+        status: () => ({ ready, message: ready ? 'serving' : phase }),
         eniReady: (eniId) => host.eniReady(eniId, ENI_READY_MS),
       }),
     );
@@ -139,10 +262,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       ...(o.executable === undefined ? {} : { executable: o.executable }),
     });
     ready = true;
-    bus.publish({ kind: 'ready', timeToReadyMs: performance.now() - startedAt });
-    log.info(`ready: serving ${socketPath}; plugin ${install.plugin.path}, conflist ${install.conflist.path}`);
+    timeToReadyMs = performance.now() - startedAt;
+    bus.publish({ kind: 'ready', timeToReadyMs });
+    log.info(
+      `ready: serving ${socketPath} ${Math.round(timeToReadyMs)} ms after start; plugin ${install.plugin.path}, conflist ${install.conflist.path}`,
+    );
 
-    const loop = startLoop(node, host, log, bus, o.loopMs ?? LOOP_MS);
+    registerLoops(o, { node, host, loops, log, withHostFollowing, view, primaryMac: ipamNode.facts.primaryMac, imds });
     const open = server;
     return {
       socketPath,
@@ -150,56 +276,65 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       node,
       host,
       bus,
+      view,
+      loops,
       async stop() {
         ready = false;
         phase = 'stopping';
-        await loop.stop();
+        await loops.stop();
         await open.close();
+        await stopExtensions();
         node.api.close();
         log.info('stopped');
       },
     };
   } catch (error) {
+    await loops.stop();
     await server?.close();
+    await stopExtensions();
     node.api.close();
     throw error;
   }
 }
 
-function startLoop(
-  node: NodeEngine,
-  host: HostNetwork,
-  log: Log,
-  bus: AgentBus,
-  periodMs: number,
-): { stop(): Promise<void> } {
-  let stopped = false;
-  let consecutive = 0;
-  let current: Promise<void> = Promise.resolve();
-  const tick = async () => {
-    const began = performance.now();
-    const before = eniIds(node);
-    const done = await node.engine.step();
-    for (const action of done) log.info(`IPAM: ${action.kind}`);
-    if (eniIds(node) !== before) await host.sync();
-    consecutive = 0;
-    bus.publish({ kind: 'loop-ok', loop: 'warm-pool', ms: performance.now() - began });
-  };
-  const timer = setInterval(() => {
-    if (stopped) return;
-    current = current.then(tick).catch((error: Error) => {
-      consecutive++;
-      bus.publish({ kind: 'loop-failed', loop: 'warm-pool', error: error.message, consecutive });
-      log.error(`pool loop: ${error.message}`);
-    });
-  }, periodMs);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await current;
-    },
-  };
+interface LoopDeps {
+  readonly node: NodeEngine;
+  readonly host: HostNetwork;
+  readonly loops: LoopScheduler;
+  readonly log: Log;
+  readonly view: AgentView;
+  readonly withHostFollowing: <T>(fn: () => Promise<T>) => Promise<T>;
+  readonly primaryMac: string;
+  readonly imds: ImdsClient;
+}
+
+function registerLoops(o: AgentOptions, d: LoopDeps): void {
+  const { engine } = d.node;
+  d.loops.register(LOOPS.warmPool, o.loopMs ?? LOOP_MS, async () => {
+    const done = await d.withHostFollowing(() => engine.step());
+    for (const action of done) d.log.info(`IPAM: ${action.kind}`);
+  });
+  d.loops.register(LOOPS.reconcile, o.periods?.reconcileMs ?? RECONCILE_INTERVAL_MS, async () => {
+    const changes = await d.withHostFollowing(() => engine.reconcileNow());
+    if (changes.length > 0) d.log.info(`EC2 reconcile: ${changes.length} changes`);
+  });
+  d.loops.register(LOOPS.leakSweep, o.periods?.leakSweepMs ?? LEAK_SWEEP_INTERVAL_MS, async () => {
+    // Read each run: DISABLE_LEAKED_ENI_CLEANUP may change live.
+    if (d.view.config().DISABLE_LEAKED_ENI_CLEANUP) return;
+    const deleted = await engine.sweepLeakedNow();
+    if (deleted.length > 0) d.log.info(`deleted leaked ENIs: ${deleted.join(', ')}`);
+  });
+  d.loops.register(LOOPS.vpcCidrs, o.periods?.vpcCidrsMs ?? VPC_CIDR_LOOP_MS, async () => {
+    const cidrs = (await d.imds.get(`network/interfaces/macs/${d.primaryMac}/vpc-ipv4-cidr-blocks`))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    const known = d.host.last?.facts.enis.find((e) => e.mac === d.primaryMac)?.vpcCidrs ?? [];
+    if (isDeepStrictEqual(cidrs.toSorted(), known.toSorted())) return;
+    // The host plan reads the VPC CIDRs from IMDS on each sync: the SNAT exclusions follow.
+    d.log.info(`VPC CIDRs changed: ${known.join(',') || 'none'} → ${cidrs.join(',')}; re-syncing the host network`);
+    await d.host.sync();
+  });
 }
 
 /** /32 routes to pod veths in the main table: the owners to recover when the checkpoint is refused. */

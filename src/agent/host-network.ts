@@ -36,12 +36,24 @@ export interface HostNetworkOptions {
 
 export class HostNetwork {
   readonly #o: HostNetworkOptions;
+  /** Replaced by a live configuration change (SNAT, connmark...); the next sync plans with it. */
+  #config: Config;
   #last: SyncReport | undefined;
   #running: Promise<SyncReport> | undefined;
   #queued: Promise<SyncReport> | undefined;
 
   constructor(options: HostNetworkOptions) {
     this.#o = options;
+    this.#config = options.config;
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** Plans with `config` from the next sync on; only what the change touches is in that sync's diff. */
+  setConfig(config: Config): void {
+    this.#config = config;
   }
 
   get last(): SyncReport | undefined {
@@ -83,7 +95,8 @@ export class HostNetwork {
   }
 
   async #syncOnce(): Promise<SyncReport> {
-    const { runner, config, log } = this.#o;
+    const { runner, log } = this.#o;
+    const config = this.#config;
     const facts = await readNodeFacts(this.#o.imds);
     return withApplyLock(
       runner.netns,

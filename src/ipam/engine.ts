@@ -63,8 +63,13 @@ export interface EngineOptions {
    */
   readonly imds?: ImdsClient;
   readonly imdsMaxWaitMs?: number;
-  /** Sweep leaked ENIs hourly (off with DISABLE_LEAKED_ENI_CLEANUP). */
+  /** Sweep leaked ENIs hourly inside `step` (off with DISABLE_LEAKED_ENI_CLEANUP, or when the caller sweeps itself). */
   readonly leakSweep?: boolean;
+  /**
+   * Reconcile with EC2 inside `step` when due (default true). The agent turns it off and reconciles on its own loop,
+   * so a failing EC2 backs that loop off instead of being retried by every pool step.
+   */
+  readonly reconcileInStep?: boolean;
   /** Pod addresses the kernel routes to pod veths; used only when the checkpoint is refused. */
   readonly podRoutes?: () => Promise<ReadonlyArray<{ readonly ip: string; readonly dev: string }>>;
   /** Events kept for `events.recent()` (default 512); counts per kind are kept for ever. */
@@ -100,12 +105,33 @@ export class IpamEngine {
   /** The step in progress: concurrent callers share it, so two steps never decide on the same snapshot. */
   #stepping: Promise<Action[]> | undefined;
   #pausing: Promise<void> | undefined;
+  /** Swapped whole by a live configuration change; each step decides on the one current when it starts. */
+  #policy: WarmPoolPolicy;
 
   constructor(options: EngineOptions) {
     this.#o = options;
+    this.#policy = options.policy;
     this.events = new EventSink(options.eventCapacity);
     this.store = new Datastore(options.cooldownMs);
     this.pool = new AddressPool(this.store, options.checkpointPath);
+  }
+
+  get policy(): WarmPoolPolicy {
+    return this.#policy;
+  }
+
+  /** New warm targets (or cooldown), live: the next step decides with them; nothing held is given back at once. */
+  reconfigure(policy: WarmPoolPolicy, cooldownMs: number): void {
+    this.#policy = policy;
+    this.store.setCooldown(cooldownMs);
+  }
+
+  /** What the Kubernetes side knows of the node's demand; the next step decides with it. */
+  setDemand(demand: { readonly cordoned: boolean; readonly expectedPods: number }): void {
+    this.#state = {
+      ...this.#state,
+      demand: { cordoned: demand.cordoned, expectedPods: Math.max(demand.expectedPods, 0) },
+    };
   }
 
   #now(): number {
@@ -202,7 +228,7 @@ export class IpamEngine {
     if (lease !== undefined) return { ok: true, lease };
     return {
       ok: false,
-      reason: shortageReason(this.snapshot(), this.#o.policy, {
+      reason: shortageReason(this.snapshot(), this.#policy, {
         nextFreeInMs: this.store.nextFreeInMs(this.#now()),
         cloudFailure: currentFailure(this.#state, this.#now()),
       }),
@@ -245,7 +271,7 @@ export class IpamEngine {
 
   async #step(): Promise<Action[]> {
     try {
-      if (reconcileDue(this.#state, this.#now())) await this.reconcileNow();
+      if ((this.#o.reconcileInStep ?? true) && reconcileDue(this.#state, this.#now())) await this.reconcileNow();
       await this.#o.allocator.retryPendingDeletes();
       await this.#sweepWhenDue();
     } catch (error) {
@@ -254,7 +280,7 @@ export class IpamEngine {
     }
     await this.#landFromImds();
     const now = this.#now();
-    const actions = decide(this.#state, this.store.snapshot(now, poolFacts(this.#state, now)), now, this.#o.policy);
+    const actions = decide(this.#state, this.store.snapshot(now, poolFacts(this.#state, now)), now, this.#policy);
     const done: Action[] = [];
     for (const action of actions) {
       try {
@@ -283,8 +309,14 @@ export class IpamEngine {
     const { due, state } = sweepDue(this.#state, now);
     this.#state = state;
     if (!due) return;
-    const deleted = await this.#o.allocator.sweepLeaked(now);
+    await this.sweepLeakedNow();
+  }
+
+  /** Deletes this node's leaked ENIs (tagged by us, detached, old enough); returns their ids. */
+  async sweepLeakedNow(): Promise<string[]> {
+    const deleted = await this.#o.allocator.sweepLeaked(this.#now());
     if (deleted.length > 0) this.#event('note', `deleted leaked ENIs: ${deleted.join(', ')}`);
+    return deleted;
   }
 
   /** Gauges and counters for the metrics endpoint. */

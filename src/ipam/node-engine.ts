@@ -37,6 +37,8 @@ export interface NodeEngineOptions {
   /** For custom networking: where the node's ENIConfig is read from. */
   readonly kubernetes?: { readonly kubeconfigPath?: string; readonly nodeName: string };
   readonly podRoutes?: EngineOptions['podRoutes'];
+  /** The caller runs the EC2 reconcile and the leaked-ENI sweep on loops of its own (the agent); `step` does neither. */
+  readonly ownLoops?: boolean;
 }
 
 export interface NodeEngine {
@@ -49,6 +51,11 @@ export interface NodeEngine {
   readonly computedMaxPods: NodeMaxPods;
   /** What the policy had to decide for the operator (e.g. a target that the instance cannot hold). */
   readonly notes: readonly string[];
+  /**
+   * The warm-pool policy for a changed configuration, on the same instance, max-pods and mode: what a live change of
+   * the warm targets swaps into the engine (`engine.reconfigure`).
+   */
+  policyFor(config: Config): { readonly policy: WarmPoolPolicy; readonly notes: readonly string[] };
 }
 
 export function limitsOf(instanceType: string): InstanceLimits {
@@ -64,11 +71,13 @@ export async function createNodeEngine(o: NodeEngineOptions): Promise<NodeEngine
   const instanceType = node.facts.instanceType;
   const limits = limitsOf(instanceType);
   const computed = nodeMaxPods(instanceType, limits, config);
-  const { policy, notes } = warmPoolPolicy(config, limits, {
-    maxPods: o.maxPods ?? computed.maxPods,
-    mode: o.mode ?? 'reference',
-    ...REFERENCE_TIMINGS,
-  });
+  const policyFor = (c: Config) =>
+    warmPoolPolicy(c, limits, {
+      maxPods: o.maxPods ?? computed.maxPods,
+      mode: o.mode ?? 'reference',
+      ...REFERENCE_TIMINGS,
+    });
+  const { policy, notes } = policyFor(config);
   const api = new Ec2Api({
     ...(o.ec2Endpoint !== undefined ? { endpoint: o.ec2Endpoint } : {}),
     ...(o.credentials !== undefined ? { credentials: o.credentials } : {}),
@@ -106,10 +115,11 @@ export async function createNodeEngine(o: NodeEngineOptions): Promise<NodeEngine
       clock: o.clock,
       primaryEniId: node.primaryEniId,
       imds: o.imds,
-      leakSweep: !config.DISABLE_LEAKED_ENI_CLEANUP,
+      leakSweep: !config.DISABLE_LEAKED_ENI_CLEANUP && o.ownLoops !== true,
+      reconcileInStep: o.ownLoops !== true,
       ...(o.podRoutes !== undefined ? { podRoutes: o.podRoutes } : {}),
     });
-    return { engine, api, allocator, policy, limits, computedMaxPods: computed, notes };
+    return { engine, api, allocator, policy, limits, computedMaxPods: computed, notes, policyFor };
   } catch (error) {
     api.close();
     throw error;

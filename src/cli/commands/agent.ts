@@ -83,6 +83,7 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
     try {
       agent = await startAgent({
         config: loaded.config,
+        values: loaded.values,
         env: io.env,
         ...(netns === undefined ? {} : { netns }),
         stateDir,
