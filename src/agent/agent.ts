@@ -4,7 +4,8 @@
  * the host network with the checkpoint's pods, fill the warm pool, open the socket, and only then install the plugin
  * and its conflist, so the runtime sends pods only to a node that can serve them. Then the loops run (warm pool, EC2
  * reconcile, leaked-ENI sweep, VPC CIDR changes, and whatever an extension registers); after an ENI is attached the
- * host network is converged again before any of its addresses is handed out (ADD waits on it).
+ * host network is converged again before any of its addresses is handed out (ADD waits on it). Extensions add their
+ * loops through `view.registerLoop`.
  */
 
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ const ENI_READY_MS = 10_000;
 /** Pool steps at start-up before the socket opens: enough to attach the ENIs a warm target asks for. */
 const FILL_STEPS = 8;
 
-/** The loops the agent itself runs; extensions register theirs on `Agent.loops` under their own names. */
+/** The loops the agent itself runs; extensions register theirs through `view.registerLoop` under their own names. */
 export const LOOPS = {
   warmPool: 'warm-pool',
   reconcile: 'ec2-reconcile',
@@ -78,8 +79,6 @@ export interface Agent {
   /** What happens in the agent, for its logs, metrics and Events. */
   readonly bus: AgentBus;
   readonly view: AgentView;
-  /** The loop scheduler: extensions register their loops here (`register(name, periodMs, fn)`, `kick(name)`). */
-  readonly loops: LoopScheduler;
   /** Stops taking work, lets the runs in progress end and closes the socket; the checkpoint is already on disk. */
   stop(): Promise<void>;
 }
@@ -207,6 +206,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       engine.setDemand({ cordoned: demand.cordoned, expectedPods: demand.pendingPods });
       if (!isDeepStrictEqual(before, engine.state.demand)) loops.kick(LOOPS.warmPool);
     },
+    registerLoop: (name, periodMs, fn, options) => loops.register(name, periodMs, fn, options),
+    kickLoop: (name) => loops.kick(name),
   };
 
   const started: Array<{ name: string; stop(): Promise<void> }> = [];
@@ -277,7 +278,6 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       host,
       bus,
       view,
-      loops,
       async stop() {
         ready = false;
         phase = 'stopping';

@@ -6,7 +6,7 @@
  * crash; runs are plain async calls on the event loop, so a slow loop never holds an ADD, which does not wait for it.
  */
 import type { AgentEvent } from './bus.ts';
-import type { LoopStatus } from './view.ts';
+import type { LoopOptions, LoopStatus } from './view.ts';
 
 /** Time and timers, injected so tests run the loops on a virtual clock. */
 export interface Timers {
@@ -20,15 +20,6 @@ export const realTimers: Timers = {
   set: (fn, ms) => setTimeout(fn, ms).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
-
-export interface LoopOptions {
-  /** ± this fraction of each delay, at random (default 0.1). */
-  readonly jitter?: number;
-  /** The longest a failing loop waits (default: 5 min, or its period when that is longer). */
-  readonly maxBackoffMs?: number;
-  /** Before the first run (default: one period). */
-  readonly firstRunMs?: number;
-}
 
 export interface SchedulerOptions {
   readonly timers?: Timers;

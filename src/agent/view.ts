@@ -21,6 +21,16 @@ export interface LoopStatus {
   readonly nextAtMs?: number;
 }
 
+/** How a loop is run besides its period (src/agent/loops.ts). */
+export interface LoopOptions {
+  /** ± this fraction of each delay, at random (default 0.1). */
+  readonly jitter?: number;
+  /** The longest a failing loop waits (default: 5 min, or its period when that is longer). */
+  readonly maxBackoffMs?: number;
+  /** Before the first run (default: one period). */
+  readonly firstRunMs?: number;
+}
+
 export interface Readiness {
   readonly ready: boolean;
   /** Why not, or 'serving'. */
@@ -66,6 +76,13 @@ export interface AgentView {
    */
   reconfigure(config: Config, values: Readonly<Record<string, EffectiveValue>>): Promise<ReconfigureResult>;
   setDemand(demand: NodeDemand): void;
+  /**
+   * Runs `fn` on the agent's loop scheduler: every `periodMs` with jitter, backed off while it fails, its status in
+   * loops() and its runs on the bus as loop-ok/loop-failed. Stopped with the agent.
+   */
+  registerLoop(name: string, periodMs: number, fn: () => Promise<void>, options?: LoopOptions): void;
+  /** Runs a loop now, or right after its run in progress (kicks coalesce; a failing loop's backoff holds). */
+  kickLoop(name: string): void;
 }
 
 /** A part started beside the core once the IPAM engine exists (before the host is converged and the socket opens). */
