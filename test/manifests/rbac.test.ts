@@ -47,9 +47,12 @@ test('the ClusterRole and Role grant exactly KUBERNETES_ACCESS: nothing the code
   }
 });
 
-test("each role is bound to the agent's ServiceAccount, and to nothing else", async (t) => {
+test('each role is bound to the ServiceAccount the DaemonSet runs as, and to nothing else', async (t) => {
   const documents = await manifestDocuments();
   const serviceAccount = only(documents, 'ServiceAccount');
+  const pod = (only(documents, 'DaemonSet').spec as { template: { spec: { serviceAccountName?: string } } }).template
+    .spec;
+  t.is(pod.serviceAccountName, serviceAccount.metadata.name);
   const subject = {
     kind: 'ServiceAccount',
     name: serviceAccount.metadata.name,
