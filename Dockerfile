@@ -45,7 +45,22 @@ COPY --from=bundle /src/dist ./dist
 COPY --from=bundle /src/schema/config.cue ./schema/
 COPY --from=bundle /src/node_modules ./node_modules
 COPY --from=cni-plugins /out/ /opt/cni-plugins/
-RUN ln -s /opt/vpc-cni/bin/vpc-cni.js /usr/local/bin/vpc-cni
+# `vpc-cni` on PATH. It first points iptables at the backend the host's rules are in, as kube-proxy's image does
+# (kubernetes-sigs/iptables-wrappers): Debian's default is nf_tables, and on a node whose kube-proxy and aws-node
+# wrote legacy rules (Amazon Linux 2) the agent would neither see aws-node's chains nor add to the same tables.
+# More rules wins, a tie (a fresh node) is nf_tables. Only root can switch, and only root runs the agent.
+COPY --chmod=0755 <<'EOF' /usr/local/bin/vpc-cni
+#!/bin/sh
+if [ "$(id -u)" = 0 ]; then
+  legacy=$( (iptables-legacy-save; ip6tables-legacy-save) 2>/dev/null | grep -c '^-')
+  nft=$( (iptables-nft-save; ip6tables-nft-save) 2>/dev/null | grep -c '^-')
+  mode=nft
+  if [ "$legacy" -gt "$nft" ]; then mode=legacy; fi
+  update-alternatives --quiet --set iptables "/usr/sbin/iptables-$mode"
+  update-alternatives --quiet --set ip6tables "/usr/sbin/ip6tables-$mode"
+fi
+exec /opt/vpc-cni/bin/vpc-cni.js "$@"
+EOF
 # The aws-cni plugin is a single executable made from this image's Node and the plugin bundle, about 5 s of work:
 # made here, once, into the cache the agent looks in, so a node's first start only copies it to the host.
 ENV VPC_CNI_CACHE_DIR=/opt/vpc-cni/cache

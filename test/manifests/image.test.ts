@@ -37,7 +37,12 @@ test('the DaemonSet runs what the image provides: vpc-cni on PATH, the plugin ca
       template: { spec: { containers: { command: string[] }[]; initContainers: { args: string[] }[] } };
     }
   ).template.spec;
-  t.regex(stage, new RegExp(`ln -s /opt/vpc-cni/bin/vpc-cni\\.js /usr/local/bin/${pod.containers[0]!.command[0]}\\n`));
+  t.regex(
+    stage,
+    new RegExp(
+      `COPY --chmod=0755 <<'EOF' /usr/local/bin/${pod.containers[0]!.command[0]}\n[^]*?\nexec /opt/vpc-cni/bin/vpc-cni\\.js "\\$@"\nEOF\n`,
+    ),
+  );
   // The agent finds the plugin executable built at image build only if it looks in the same cache.
   t.regex(stage, /ENV VPC_CNI_CACHE_DIR=\S+\nRUN .*vpc-cni install-cni /);
   const built = [...text.matchAll(/containernetworking\/plugins\/plugins\/\w+\/([\w-]+)@/g)].map((m) => m[1]);

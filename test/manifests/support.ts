@@ -8,7 +8,7 @@ export const manifestsDir = new URL('manifests/', root);
 export interface KubeObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
   readonly [field: string]: unknown;
 }
 
