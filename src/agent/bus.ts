@@ -31,7 +31,18 @@ export type AgentEvent =
       readonly applied: readonly string[];
       readonly pendingRecycle: readonly string[];
     }
-  | { readonly kind: 'config-refused'; readonly problems: readonly string[] };
+  | { readonly kind: 'config-refused'; readonly problems: readonly string[] }
+  | {
+      /**
+       * The node's pod capacity as the Kubernetes side published it (src/agent/kube/capacity.ts), each time it or the
+       * kubelet's maxPods changes: `doctor` and `status` keep the latest; `mismatch` is the finding with its fix.
+       */
+      readonly kind: 'pod-capacity';
+      readonly capacity: number;
+      readonly maxPods: number;
+      readonly kubeletMaxPods: number | undefined;
+      readonly mismatch?: string;
+    };
 
 export interface PodRef {
   readonly namespace: string;

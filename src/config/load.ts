@@ -19,6 +19,11 @@ export interface ConfigSources {
   readonly envFile?: string | undefined;
   /** `--configmap`: the `amazon-vpc-cni` ConfigMap manifest, YAML or JSON. */
   readonly configMap?: string | undefined;
+  /**
+   * The ConfigMap as the API server holds it (the agent's watch), in place of `configMap`'s file: `where` names it in
+   * every problem and source ('ConfigMap kube-system/amazon-vpc-cni').
+   */
+  readonly configMapObject?: { readonly manifest: unknown; readonly where: string } | undefined;
 }
 
 export type LoadedConfig = ParseResult & { readonly catalog: Catalog };
@@ -56,7 +61,11 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
   const layers: Layer[] = [];
   const problems: SourceProblem[] = [];
 
-  if (sources.configMap !== undefined) {
+  if (sources.configMapObject !== undefined) {
+    const { layer, problems: p } = parseConfigMap(sources.configMapObject.manifest, sources.configMapObject.where);
+    layers.push(layer);
+    problems.push(...p);
+  } else if (sources.configMap !== undefined) {
     const { text, problem } = await readSource(sources.configMap, 'ConfigMap file');
     if (problem) problems.push(problem);
     if (text !== undefined) {
