@@ -22,7 +22,13 @@ export function kubernetesExtension(o: KubernetesOptions): AgentExtension {
     name: 'kubernetes',
     async start(view) {
       const { startNodeWatch } = await import('./node-watch.ts');
-      return startNodeWatch(view, o);
+      try {
+        return startNodeWatch(view, o);
+      } catch (error) {
+        // A kubeconfig that cannot be read is the operator's to fix; the node still serves its pods meanwhile.
+        o.log.error(`kubernetes: not started: ${(error as Error).message}`);
+        return { stop: async () => undefined };
+      }
     },
   };
 }
