@@ -1,7 +1,7 @@
 import test from 'ava';
 import { AgentBus } from '../../src/agent/bus.ts';
 import { kubernetesExtension } from '../../src/agent/kube/extension.ts';
-import type { Log } from '../../src/agent/log.ts';
+import { createLog, type Log } from '../../src/agent/log.ts';
 import type { AgentView, NodeDemand } from '../../src/agent/view.ts';
 import { type Config, type EffectiveValue, testConfig } from '../../src/compiler/settings/index.ts';
 import { type KubeObject, RESOURCES, startSimulators } from '../../src/sim/index.ts';
@@ -20,7 +20,7 @@ async function until<T>(what: string, probe: () => T | undefined | false, ms = 2
   }
 }
 
-const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} };
+const quiet: Log = createLog(() => undefined, 'text', 'error');
 
 async function setUp(t: import('ava').ExecutionContext, env: Record<string, string> = {}) {
   const sims = await startSimulators({ instanceType: 't3.medium' });

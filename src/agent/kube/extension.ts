@@ -2,15 +2,8 @@
  * The agent's Kubernetes side as an AgentExtension (the watches and writes are node-watch.ts). The CLI adds it only
  * when Kubernetes is configured; client-node is imported when it starts, never when the agent merely loads.
  */
-import type { Log } from '../log.ts';
 import type { AgentExtension } from '../view.ts';
-
-export interface KubernetesOptions {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** The env file the agent started with (its layer stays under a live ConfigMap). */
-  readonly envFile?: string;
-  readonly log: Log;
-}
+import type { KubernetesOptions } from './node-watch.ts';
 
 /** Kubernetes is reached only when told where: KUBECONFIG, or the service account of a pod (the DaemonSet). */
 export function kubernetesConfigured(env: Readonly<Record<string, string | undefined>>): boolean {

@@ -14,19 +14,26 @@ import { eniConfigName } from '../../ipam/cloud/eniconfig.ts';
 import { limitsOf } from '../../ipam/node-engine.ts';
 import { nodeMaxPods } from '../../ipam/policy/max-pods.ts';
 import type { AgentEvent, PodRef } from '../bus.ts';
+import type { Log } from '../log.ts';
 import type { AgentView, NodeDemand } from '../view.ts';
 import { type CapacityFinding, capacityFinding, capacityPatch } from './capacity.ts';
 import { createKubeClient, type KubeClient } from './client.ts';
 import { CONFIGMAP_NAME, CONFIGMAP_NAMESPACE, liveConfigMap } from './configmap.ts';
 import type { EventObject } from './correlate.ts';
 import { nodeDemand, podKey } from './demand.ts';
-import type { KubernetesOptions } from './extension.ts';
 import { type Watched, watchResource } from './informer.ts';
 import { EventRecorder } from './recorder.ts';
 import { shortageEvent } from './shortage-event.ts';
 
 /** The reference's annotation (ipamd AddNetwork with ANNOTATE_POD_IP): the pod's IP before the kubelet reports it. */
 export const POD_IPS_ANNOTATION = 'vpc.amazonaws.com/pod-ips';
+
+export interface KubernetesOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The env file the agent started with (its layer stays under a live ConfigMap). */
+  readonly envFile?: string;
+  readonly log: Log;
+}
 
 export function startNodeWatch(view: AgentView, o: KubernetesOptions): { stop(): Promise<void> } {
   const client = createKubeClient(o.env.KUBECONFIG || undefined);

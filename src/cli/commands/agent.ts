@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAgent } from '../../agent/agent.ts';
 import { checkPath } from '../../agent/install-cni.ts';
+import { kubernetesConfigured, kubernetesExtension } from '../../agent/kube/extension.ts';
 import { createLog, logDestination } from '../../agent/log.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { type Command, UsageError } from '../command.ts';
@@ -26,7 +27,9 @@ installs the aws-cni plugin and 10-aws.conflist, so the node takes pods only onc
 the warm pool every 5 s and converges the host network again whenever an ENI is attached or freed.
 
 Endpoints come from the standard variables: AWS_EC2_METADATA_SERVICE_ENDPOINT (IMDS), AWS_ENDPOINT_URL_EC2 (EC2;
-credentials from the SDK's chain), KUBECONFIG (custom networking's ENIConfig), MY_NODE_NAME (this node).
+credentials from the SDK's chain), KUBECONFIG or the pod's service account (custom networking's ENIConfig; and, when either is there, the node's
+Kubernetes side: its Node, pods and ENIConfig watched, the live kube-system/amazon-vpc-cni ConfigMap validated and
+applied or refused, Events and annotations), MY_NODE_NAME (this node).
 
 Flags:
   --netns NAME        treat network namespace NAME as the node's host network (every kernel read and write goes there)
@@ -91,6 +94,17 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
         cniBinDir: flag(values, 'bin-dir') ?? loaded.config.HOST_CNI_BIN_PATH,
         cniConfDir: flag(values, 'conf-dir') ?? loaded.config.HOST_CNI_CONFDIR_PATH,
         log,
+        ...(kubernetesConfigured(io.env)
+          ? {
+              extensions: [
+                kubernetesExtension({
+                  env: io.env,
+                  ...(typeof values['environment-file'] === 'string' ? { envFile: values['environment-file'] } : {}),
+                  log,
+                }),
+              ],
+            }
+          : {}),
       });
     } catch (error) {
       log.error(`start-up failed: ${(error as Error).message}`);
