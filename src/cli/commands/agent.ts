@@ -1,10 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import packageJson from '../../../package.json' with { type: 'json' };
 import { startAgent } from '../../agent/agent.ts';
+import { formatBindAddress } from '../../agent/endpoint.ts';
 import { checkPath } from '../../agent/install-cni.ts';
 import { kubernetesConfigured, kubernetesExtension } from '../../agent/kube/extension.ts';
 import { createLog, logDestination } from '../../agent/log.ts';
+import { observeExtensions } from '../../agent/observe.ts';
+import { currentNetns, namedNetns, Runner } from '../../apply/run.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
+import { ImdsClient, imdsEndpoint } from '../../ipam/cloud/imds.ts';
 import { type Command, UsageError } from '../command.ts';
 import { reportConfigIssues } from '../config-issues.ts';
 
@@ -19,6 +24,7 @@ export const agentCommand: Command = {
   name: 'agent',
   help: `Usage: vpc-cni agent [--netns NAME] [--state-dir DIR] [--bin-dir DIR] [--conf-dir DIR]
                      [--environment-file FILE] [--configmap FILE] [--log-format text|json] [--debug]
+                     [--allow-remote-introspection]
 
 Runs the node agent (what aws-node's ipamd and entrypoint do): reads the configuration (as \`validate\` does) and
 the node from IMDSv2, starts the IPAM engine (EC2 view, checkpoint restore), applies the host plan with the
@@ -40,6 +46,15 @@ Flags:
 ${configOptionsHelp}
   --log-format F      text (default) or json (pino), one line per event
   --debug             log at debug whatever AWS_VPC_K8S_CNI_LOGLEVEL says (each apply step too)
+  --allow-remote-introspection
+                      serve introspection on a non-loopback INTROSPECTION_BIND_ADDRESS (it shows pods and the
+                      configuration without authentication; refused without this flag)
+
+Endpoints it serves: /metrics (Prometheus, the reference's awscni_* names), /healthz (liveness) and /readyz (200
+only while ADD can be served, else 503 and why) on VPC_CNI_METRICS_BIND_ADDRESS (default 0.0.0.0:61678;
+DISABLE_METRICS=true leaves only the probes); introspection (/v1/enis, /v1/status, /v1/pods, /v1/config,
+/v1/plan, /v1/explain, /v1/doctor...) on INTROSPECTION_BIND_ADDRESS (default 127.0.0.1:61679; DISABLE_INTROSPECTION)
+for \`vpc-cni status\`, \`explain\` and \`doctor\`.
 
 Logs: at AWS_VPC_K8S_CNI_LOGLEVEL (debug, info, warn, error, fatal; default debug as the reference's), to
 AWS_VPC_K8S_CNI_LOG_FILE (stdout, stderr or a file, appended to) when it is set, else to stderr.
@@ -54,6 +69,7 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
     'conf-dir': { type: 'string' },
     'log-format': { type: 'string', default: 'text' },
     debug: { type: 'boolean' },
+    'allow-remote-introspection': { type: 'boolean' },
     ...configOptions,
   },
   async run({ values, io }) {
@@ -82,8 +98,19 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
         ? join(stateDir, 'ipam.json')
         : loaded.config.AWS_VPC_K8S_CNI_BACKING_STORE;
     const netns = flag(values, 'netns');
-    let agent: Awaited<ReturnType<typeof startAgent>>;
+    let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
     try {
+      const extensions = observeExtensions({
+        config: loaded.config,
+        env: io.env,
+        version: packageJson.version,
+        runner: new Runner(netns === undefined ? currentNetns : namedNetns(netns)),
+        imds: new ImdsClient({ endpoint: imdsEndpoint(io.env) }),
+        ec2: () => agent?.node.api,
+        allowRemoteIntrospection: values['allow-remote-introspection'] === true,
+        onListening: (name, address) => log.info(`${name}: listening on ${formatBindAddress(address)}`),
+        onError: (message) => log.error(message),
+      });
       agent = await startAgent({
         config: loaded.config,
         values: loaded.values,
@@ -94,17 +121,18 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
         cniBinDir: flag(values, 'bin-dir') ?? loaded.config.HOST_CNI_BIN_PATH,
         cniConfDir: flag(values, 'conf-dir') ?? loaded.config.HOST_CNI_CONFDIR_PATH,
         log,
-        ...(kubernetesConfigured(io.env)
-          ? {
-              extensions: [
+        extensions: [
+          ...extensions,
+          ...(kubernetesConfigured(io.env)
+            ? [
                 kubernetesExtension({
                   env: io.env,
                   ...(typeof values['environment-file'] === 'string' ? { envFile: values['environment-file'] } : {}),
                   log,
                 }),
-              ],
-            }
-          : {}),
+              ]
+            : []),
+        ],
       });
     } catch (error) {
       log.error(`start-up failed: ${(error as Error).message}`);
