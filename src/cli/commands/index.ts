@@ -58,6 +58,23 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./agent.ts')).agentCommand,
   },
   {
+    name: 'status',
+    summary:
+      "ask this node's agent how it is: ready or why not, the pool per ENI, its loops, changes pending a recycle",
+    load: async () => (await import('./status.ts')).status,
+  },
+  {
+    name: 'explain',
+    summary: "explain a pod's networking: address, ENI, route table, rules, SNAT path, and whether the kernel matches",
+    load: async () => (await import('./explain.ts')).explain,
+  },
+  {
+    name: 'doctor',
+    summary:
+      'check the node for what breaks pods (rp_filter, MTU, iptables backend, IMDS vs EC2, subnets...), with fixes',
+    load: async () => (await import('./doctor.ts')).doctor,
+  },
+  {
     name: 'demo',
     summary: 'the whole pod path on this machine: simulated node in namespaces, the agent, pods wired and pinging',
     load: async () => (await import('./demo.ts')).demo,
