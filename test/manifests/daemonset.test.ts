@@ -132,3 +132,60 @@ test('the probes ask the health paths on the metrics port: /readyz for readiness
   t.deepEqual(agent.readinessProbe?.httpGet, { path: '/readyz', port: 61678 });
   t.deepEqual(agent.livenessProbe?.httpGet, { path: '/healthz', port: 61678 });
 });
+
+/**
+ * aws-node's environment as config/master/aws-k8s-cni.yaml (v1.23.1) sets it, both containers
+ * (reference: aws-vpc-cni-host-network.md §1.1); downward-API values as `fieldRef:PATH`.
+ */
+const AWS_NODE_ENV: Readonly<Record<string, string>> = {
+  // aws-vpc-cni-init
+  DISABLE_TCP_EARLY_DEMUX: 'false',
+  ENABLE_IPv6: 'false',
+  // aws-node
+  ADDITIONAL_ENI_TAGS: '{}',
+  AWS_VPC_CNI_NODE_PORT_SUPPORT: 'true',
+  AWS_VPC_ENI_MTU: '9001',
+  AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'false',
+  AWS_VPC_K8S_CNI_EXTERNALSNAT: 'false',
+  AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG',
+  AWS_VPC_K8S_CNI_LOG_FILE: '/host/var/log/aws-routed-eni/ipamd.log',
+  AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'prng',
+  AWS_VPC_K8S_CNI_VETHPREFIX: 'eni',
+  AWS_VPC_K8S_PLUGIN_LOG_FILE: '/var/log/aws-routed-eni/plugin.log',
+  AWS_VPC_K8S_PLUGIN_LOG_LEVEL: 'DEBUG',
+  DISABLE_INTROSPECTION: 'false',
+  DISABLE_METRICS: 'false',
+  DISABLE_NETWORK_RESOURCE_PROVISIONING: 'false',
+  ENABLE_IMDS_ONLY_MODE: 'false',
+  ENABLE_IPv4: 'true',
+  ENABLE_MULTI_NIC: 'false',
+  ENABLE_POD_ENI: 'false',
+  ENABLE_PREFIX_DELEGATION: 'false',
+  ENABLE_SUBNET_DISCOVERY: 'true',
+  NETWORK_POLICY_ENFORCING_MODE: 'standard',
+  VPC_CNI_VERSION: 'v1.23.1',
+  WARM_ENI_TARGET: '1',
+  WARM_PREFIX_TARGET: '1',
+  MY_NODE_NAME: 'fieldRef:spec.nodeName',
+  MY_POD_NAME: 'fieldRef:metadata.name',
+};
+
+test("the environment is aws-node's, so a switch changes no setting (docs/switching.md lists the differences)", async (t) => {
+  const { agent } = await agentPod();
+  const ours = Object.fromEntries(
+    (agent.env ?? []).map((e) => [e.name, e.value ?? `fieldRef:${e.valueFrom?.fieldRef?.fieldPath}`]),
+  );
+  // vpc-cni reports its own version.
+  const { VPC_CNI_VERSION: _, ...theirs } = AWS_NODE_ENV;
+  const onlyOurs = Object.fromEntries(Object.entries(ours).filter(([name]) => !(name in theirs)));
+  t.deepEqual(Object.fromEntries(Object.entries(ours).filter(([name]) => name in theirs)), theirs);
+  // What vpc-cni writes out beyond aws-node is each setting at its default: the same value either way.
+  t.deepEqual(Object.keys(onlyOurs).sort(), [
+    'ANNOTATE_POD_IP',
+    'AWS_VPC_K8S_CNI_BACKING_STORE',
+    'HOST_CNI_BIN_PATH',
+    'HOST_CNI_CONFDIR_PATH',
+  ]);
+  const catalog = generatedCatalog();
+  for (const [name, value] of Object.entries(onlyOurs)) t.is(value, String(catalog[name]?.default), name);
+});

@@ -63,7 +63,7 @@ const awsNode: KubeObject = {
 };
 
 withKubectl(
-  'after the aws-node patch, every node runs exactly one of aws-node and vpc-cni, chosen by its label',
+  'after the aws-node patch, every node runs exactly one of aws-node and vpc-cni (or neither, while handing over), chosen by its label',
   async (t) => {
     const sims = await startSimulators();
     t.teardown(() => sims.close());
@@ -83,6 +83,8 @@ withKubectl(
     t.deepEqual(runs(linux), ['aws-node']);
     t.deepEqual(runs({ ...linux, 'vpc-cni/agent': 'vpc-cni' }), ['vpc-cni']);
     t.deepEqual(runs({ ...linux, 'vpc-cni/agent': 'aws-node' }), ['aws-node']);
+    // The hand-over step: aws-node gone before vpc-cni starts, so the two never run on the node at once.
+    t.deepEqual(runs({ ...linux, 'vpc-cni/agent': 'none' }), []);
     // Where aws-node never ran, vpc-cni does not either, label or not.
     const fargate = { ...linux, 'eks.amazonaws.com/compute-type': 'fargate' };
     t.deepEqual(runs(fargate), []);
@@ -99,7 +101,7 @@ withKubectl(
         .matchExpressions;
     t.deepEqual(expressions(after), [
       ...expressions(before),
-      { key: 'vpc-cni/agent', operator: 'NotIn', values: ['vpc-cni'] },
+      { key: 'vpc-cni/agent', operator: 'NotIn', values: ['vpc-cni', 'none'] },
     ]);
   },
 );
