@@ -189,6 +189,27 @@ export function maxPodsFindings(
   ];
 }
 
+/** What the Kubernetes side found holding the kubelet's maxPods against the node's capacity (bus 'pod-capacity'). */
+export interface KubeletCapacity {
+  readonly capacity: number;
+  readonly kubeletMaxPods: number | undefined;
+  readonly mismatch?: string;
+}
+
+/** PURE: the kubelet's maxPods against the node's address capacity, in the Kubernetes side's words. */
+export function kubeletFindings(reported: KubeletCapacity | undefined): Finding[] {
+  if (reported?.mismatch === undefined) return [];
+  const [problem, fix] = reported.mismatch.split(/; (?=set )/);
+  return [
+    {
+      check: 'max-pods',
+      severity: (reported.kubeletMaxPods ?? 0) > reported.capacity ? 'error' : 'warning',
+      problem: problem!,
+      fix: fix ?? "set the kubelet's --max-pods to what `vpc-cni max-pods` prints",
+    },
+  ];
+}
+
 /** PURE. */
 export function leakedFindings(ids: readonly string[]): Finding[] {
   if (ids.length === 0) return [];
@@ -213,6 +234,8 @@ export interface DoctorInputs {
   readonly instanceId: string;
   /** Recent drift repairs, one line per object put back. */
   readonly repairs: readonly string[];
+  /** The last kubelet maxPods finding of the Kubernetes side; undefined without Kubernetes. */
+  readonly kubelet: KubeletCapacity | undefined;
 }
 
 function imdsAddresses(facts: NodeFacts): EniAddresses[] {
@@ -312,8 +335,8 @@ export async function runDoctor(d: DoctorInputs): Promise<DoctorReply> {
     };
   });
   await run('max-pods', async () => ({
-    found: maxPodsFindings(d.policy),
-    detail: `max-pods ${d.policy.maxPods}, ${d.policy.maxEnis} ENI(s) × ${d.policy.slotsPerEni} slots`,
+    found: [...maxPodsFindings(d.policy), ...kubeletFindings(d.kubelet)],
+    detail: `max-pods ${d.policy.maxPods}, ${d.policy.maxEnis} ENI(s) × ${d.policy.slotsPerEni} slots, kubelet maxPods ${d.kubelet?.kubeletMaxPods ?? 'not known (no Kubernetes)'}`,
   }));
   await run('leaked-enis', async () => {
     if (ec2 === undefined) throw new Error('no EC2 client yet');

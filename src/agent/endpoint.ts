@@ -4,6 +4,7 @@
  * agent build an unbounded reply. Addresses are `host:port` (port 0 = any free one, for tests) or `unix:<path>`, the
  * forms INTROSPECTION_BIND_ADDRESS takes.
  */
+import { lstat, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import ipaddr from 'ipaddr.js';
@@ -80,6 +81,8 @@ export async function listen(bind: BindAddress, handle: Handler): Promise<Listen
     void answer(request, response, handle);
   });
   server.headersTimeout = REQUEST_TIMEOUT_MS;
+  // A socket left by an agent killed -9 would refuse the bind for ever; only a socket is removed, never a file.
+  if (bind.kind === 'unix' && (await lstat(bind.path).catch(() => undefined))?.isSocket()) await rm(bind.path);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const done = () => {

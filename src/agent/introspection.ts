@@ -17,7 +17,7 @@ import type { ImdsClient } from '../ipam/cloud/imds.ts';
 import type { Lease } from '../ipam/datastore.ts';
 import { ipv4CidrAddresses } from '../lib/address.ts';
 import { hostVethName } from '../lib/pod-wiring.ts';
-import { runDoctor } from './doctor.ts';
+import { type KubeletCapacity, runDoctor } from './doctor.ts';
 import { type BindAddress, formatBindAddress, isLoopback, json, keepListening, type Reply } from './endpoint.ts';
 import { checkHost, explainLease, leasesOf, parsePodRef } from './explain.ts';
 import { poolFigures } from './pool-figures.ts';
@@ -173,10 +173,16 @@ function oneAtATime(): <T>(work: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** What the endpoint keeps from the bus: the last drift repairs and the Kubernetes side's kubelet finding. */
+interface Heard {
+  readonly repairs: { atMs: number; restored: readonly string[] }[];
+  kubelet: KubeletCapacity | undefined;
+}
+
 export function introspectionHandler(
   view: AgentView,
   o: Pick<IntrospectionOptions, 'runner' | 'imds' | 'ec2'>,
-  repairs: readonly { atMs: number; restored: readonly string[] }[],
+  heard: Heard,
 ): (path: string, query: URLSearchParams) => Promise<Reply> {
   const serial = oneAtATime();
   return async (path, query) => {
@@ -225,7 +231,7 @@ export function introspectionHandler(
         return json({ pods: pods.items, truncated: pods.truncated, total: pods.total });
       }
       case '/v1/status':
-        return json(statusOf(view, repairs));
+        return json(statusOf(view, heard.repairs));
       case '/v1/plan': {
         const last = view.host.last;
         const check = await serial(() => checkHost(o.runner, o.imds, view.config(), view.engine.store.leases()));
@@ -258,7 +264,8 @@ export function introspectionHandler(
               imds: o.imds,
               ec2: o.ec2(),
               instanceId: view.instanceId,
-              repairs: repairs.flatMap((r) => r.restored),
+              repairs: heard.repairs.flatMap((r) => r.restored),
+              kubelet: heard.kubelet,
             }),
           ),
         );
@@ -273,13 +280,14 @@ export function introspectionExtension(o: IntrospectionOptions): AgentExtension 
   return {
     name: 'introspection',
     async start(view) {
-      const repairs: { atMs: number; restored: readonly string[] }[] = [];
+      const heard: Heard = { repairs: [], kubelet: undefined };
       const unsubscribe = view.bus.subscribe((event) => {
+        if (event.kind === 'pod-capacity') heard.kubelet = event;
         if (event.kind !== 'drift-repaired') return;
-        repairs.push({ atMs: Date.now(), restored: event.restored.slice(0, 64) });
-        if (repairs.length > MAX_REPAIRS_KEPT) repairs.shift();
+        heard.repairs.push({ atMs: Date.now(), restored: event.restored.slice(0, 64) });
+        if (heard.repairs.length > MAX_REPAIRS_KEPT) heard.repairs.shift();
       });
-      const listener = await keepListening(o.bind, introspectionHandler(view, o, repairs), o);
+      const listener = await keepListening(o.bind, introspectionHandler(view, o, heard), o);
       return {
         async stop() {
           unsubscribe();

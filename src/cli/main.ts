@@ -25,7 +25,8 @@ function overview(): string {
     ...lines,
     '',
     'Run `vpc-cni <command> --help` for the flags of one command.',
-    'Exit codes: 0 success, 1 error or invalid input, 2 `plan --detailed-exitcode` found changes.',
+    'Exit codes: 0 success, 1 error or invalid input, 2 `plan --detailed-exitcode` found changes, `status`: not ready,',
+    '            `explain`: the kernel differs, `doctor`: findings.',
     '',
   ].join('\n');
 }

@@ -1,5 +1,9 @@
+import { lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { type BindAddress, json, keepListening, listen } from '../../src/agent/endpoint.ts';
 
 function call(bind: BindAddress, method: string, path: string): Promise<{ status: number; body: string }> {
@@ -49,4 +53,29 @@ test('a taken port does not fail the caller: the listener says so and binds once
   await first.close();
   const address = await listening;
   t.is((await call(address, 'GET', '/')).body, '"second"\n');
+});
+
+test('on a unix socket, one left by a killed agent is replaced; a regular file there is not', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'vc-endpoint-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const bind = { kind: 'unix' as const, path: join(dir, 'introspection.sock') };
+  const first = await listen(bind, () => json('first'));
+  // Closing a server removes its socket; a process that dies leaves it, as python's bind-and-exit does here.
+  await first.close();
+  await execa('/usr/bin/python3', [
+    '-c',
+    'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
+    bind.path,
+  ]);
+  t.true((await lstat(bind.path)).isSocket(), 'the dead socket is still there');
+  const second = await listen(bind, () => json('second'));
+  t.teardown(() => second.close());
+  t.true((await lstat(bind.path)).isSocket());
+  const file = { kind: 'unix' as const, path: join(dir, 'not-a-socket') };
+  await writeFile(file.path, 'data');
+  await t.throwsAsync(
+    listen(file, () => json('x')),
+    { code: 'EADDRINUSE' },
+  );
+  t.is(await readFile(file.path, 'utf8'), 'data');
 });

@@ -2,6 +2,7 @@ import test from 'ava';
 import {
   imdsEc2Findings,
   iptablesFindings,
+  kubeletFindings,
   leakedFindings,
   maxPodsFindings,
   mtuFindings,
@@ -170,6 +171,23 @@ test('subnets, max-pods and leaked ENIs', (t) => {
   t.deepEqual(maxPodsFindings({ ...policy, maxPods: 17 }), []);
   t.regex(maxPodsFindings({ ...policy, maxPods: 110 })[0]!.problem, /only 15 pod addresses/);
   t.deepEqual(maxPodsFindings({ ...policy, maxPods: 110, prefixDelegation: true }), []);
+  t.deepEqual(kubeletFindings(undefined), []);
+  t.deepEqual(kubeletFindings({ capacity: 17, kubeletMaxPods: 17 }), []);
+  t.deepEqual(
+    kubeletFindings({
+      capacity: 17,
+      kubeletMaxPods: 110,
+      mismatch: 'kubelet maxPods 110 exceeds the 17 pods this node can serve; set the kubelet --max-pods to 17',
+    }),
+    [
+      {
+        check: 'max-pods',
+        severity: 'error',
+        problem: 'kubelet maxPods 110 exceeds the 17 pods this node can serve',
+        fix: 'set the kubelet --max-pods to 17',
+      },
+    ],
+  );
   t.deepEqual(leakedFindings([]), []);
   t.regex(leakedFindings(['eni-1', 'eni-2'])[0]!.problem, /^2 ENI\(s\)/);
 });

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { NETWORK_NAME } from '../../src/agent/conflist.ts';
 import type { BindAddress } from '../../src/agent/endpoint.ts';
-import { createLog } from '../../src/agent/log.ts';
+import { createLog, type Log } from '../../src/agent/log.ts';
 import { observeExtensions } from '../../src/agent/observe.ts';
 import { DoctorReply, ExplainReply, StatusReply } from '../../src/agent/replies.ts';
 import type { AgentExtension } from '../../src/agent/view.ts';
@@ -54,6 +54,7 @@ function sample(page: string, series: string): number | undefined {
 
 interface Bed {
   readonly agent: Agent;
+  readonly log: Log;
   readonly runtime: CniRuntime;
   readonly nodeNs: string;
   readonly metrics: BindAddress;
@@ -93,6 +94,7 @@ async function bed(t: ExecutionContext): Promise<Bed> {
   };
   const config = testConfig({ INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0' });
   const logs: string[] = [];
+  const log = createLog((line) => logs.push(line), 'text', 'debug');
   const bound: Partial<Record<'metrics' | 'introspection', BindAddress>> = {};
   let agent: Agent | undefined;
   let readyzBeforeReady: { status: number; body: string } | undefined;
@@ -113,7 +115,7 @@ async function bed(t: ExecutionContext): Promise<Bed> {
     cniBinDir: bin,
     cniConfDir: conf,
     executable: { cacheDir: TEST_SEA_CACHE },
-    log: createLog((line) => logs.push(line), 'text', 'debug'),
+    log,
     loopMs: 1_000,
     extensions: [
       ...observeExtensions({
@@ -127,6 +129,7 @@ async function bed(t: ExecutionContext): Promise<Bed> {
         onListening: (name, address) => {
           bound[name] = address;
         },
+        log: { log, pinned: false },
       }),
       probe,
     ],
@@ -147,6 +150,7 @@ async function bed(t: ExecutionContext): Promise<Bed> {
   if (introspection.kind !== 'tcp') throw new Error('introspection is not on TCP');
   return {
     agent: started,
+    log,
     runtime,
     nodeNs,
     metrics: bound.metrics!,

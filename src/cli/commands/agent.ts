@@ -110,6 +110,7 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
         allowRemoteIntrospection: values['allow-remote-introspection'] === true,
         onListening: (name, address) => log.info(`${name}: listening on ${formatBindAddress(address)}`),
         onError: (message) => log.error(message),
+        log: { log, pinned: values.debug === true },
       });
       agent = await startAgent({
         config: loaded.config,
