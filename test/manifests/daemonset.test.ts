@@ -1,6 +1,8 @@
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import test from 'ava';
+import { DEFAULT_METRICS_BIND, METRICS_BIND_VARIABLE, parseBindAddress } from '../../src/agent/endpoint.ts';
+import { healthAndMetrics } from '../../src/agent/metrics.ts';
 import { commands } from '../../src/cli/commands/index.ts';
 import { generatedCatalog } from '../../src/compiler/settings/index.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -123,14 +125,39 @@ test('the files the agent and the plugin share with the host are where both look
   t.deepEqual(pod.initContainers?.[0]?.volumeMounts, [{ name: 'cni-bin-dir', mountPath: config.HOST_CNI_BIN_PATH }]);
 });
 
-test('the probes ask the health paths on the metrics port: /readyz for readiness, /healthz for liveness', async (t) => {
+test('the probes ask what the agent serves: /readyz (503 until it can serve ADD) and /healthz on the metrics port', async (t) => {
   const { pod, agent } = await agentPod();
   t.true(pod.hostNetwork);
   t.is(pod.priorityClassName, 'system-node-critical');
   t.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
-  t.deepEqual(agent.ports, [{ name: 'metrics', containerPort: 61678, protocol: 'TCP' }]);
-  t.deepEqual(agent.readinessProbe?.httpGet, { path: '/readyz', port: 61678 });
-  t.deepEqual(agent.livenessProbe?.httpGet, { path: '/healthz', port: 61678 });
+  // The listener binds its default (no override in the env), which is the port the container declares and probes.
+  t.false((agent.env ?? []).some((e) => e.name === METRICS_BIND_VARIABLE));
+  const bind = parseBindAddress(DEFAULT_METRICS_BIND, 'default');
+  if (bind.kind !== 'tcp') return t.fail(DEFAULT_METRICS_BIND);
+  t.deepEqual(agent.ports, [{ name: 'metrics', containerPort: bind.port, protocol: 'TCP' }]);
+  const readiness = agent.readinessProbe?.httpGet;
+  const liveness = agent.livenessProbe?.httpGet;
+  t.is(readiness?.port, bind.port);
+  t.is(liveness?.port, bind.port);
+  // The kubelet counts 200-399 as success. Not ready must fail readiness and leave liveness alone: an agent waiting
+  // for EC2 is not restarted for it.
+  const answer = async (path: string | undefined, ready: boolean) =>
+    (
+      await healthAndMetrics(
+        { readiness: () => ({ ready, reason: ready ? 'serving' : 'restoring' }) },
+        undefined,
+        path ?? '',
+      )
+    ).status;
+  t.deepEqual(
+    {
+      readyWhenReady: await answer(readiness?.path, true),
+      readyWhenNot: await answer(readiness?.path, false),
+      aliveWhenReady: await answer(liveness?.path, true),
+      aliveWhenNot: await answer(liveness?.path, false),
+    },
+    { readyWhenReady: 200, readyWhenNot: 503, aliveWhenReady: 200, aliveWhenNot: 200 },
+  );
 });
 
 /**
