@@ -8,7 +8,7 @@ import {
 } from '../../src/agent/kube/capacity.ts';
 import { appliedMessage, changedKeys, refusedMessage } from '../../src/agent/kube/configmap.ts';
 import { nodeDemand, pendingPods, podKey } from '../../src/agent/kube/demand.ts';
-import type { EffectiveValue } from '../../src/compiler/settings/index.ts';
+import { testConfig } from '../../src/compiler/settings/index.ts';
 
 const pod = (name: string, extra: { spec?: V1Pod['spec']; status?: V1Pod['status']; deleting?: boolean } = {}) =>
   ({
@@ -68,15 +68,9 @@ test('the capacity annotations are patched only when the node does not already c
   t.is(capacityPatch(finding, node('17', { [POD_CAPACITY_ANNOTATION]: '17', [MAX_PODS_ANNOTATION]: '17' })), undefined);
 });
 
-const value = (v: unknown, raw?: string): EffectiveValue => ({
-  value: v,
-  source: { kind: 'configmap', file: 'kube-system/amazon-vpc-cni' },
-  ...(raw === undefined ? {} : { raw }),
-});
-
 test('a ConfigMap change is described by the keys whose value changed, applied and pending apart', (t) => {
-  const before = { WARM_IP_TARGET: value(5, '5'), MAX_ENI: value(-1), LOG: value('info') };
-  const after = { WARM_IP_TARGET: value(1, '1'), MAX_ENI: value(2, '2'), LOG: value('info') };
+  const before = testConfig({ WARM_IP_TARGET: '5' });
+  const after = testConfig({ WARM_IP_TARGET: '1', MAX_ENI: '2' });
   t.deepEqual(changedKeys(before, after), ['MAX_ENI', 'WARM_IP_TARGET']);
   t.deepEqual(changedKeys(before, before), []);
   t.is(

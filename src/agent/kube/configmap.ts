@@ -5,7 +5,7 @@
  * `view.reconfigure`, and a Normal Event names what took effect and what waits for a node recycle.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { type EffectiveValue, formatIssue } from '../../compiler/settings/index.ts';
+import { type Config, formatIssue } from '../../compiler/settings/index.ts';
 import { type ConfigSources, loadConfig } from '../../config/load.ts';
 import type { Log } from '../log.ts';
 import type { AgentView } from '../view.ts';
@@ -23,19 +23,18 @@ function bounded(text: string): string {
   return text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`;
 }
 
-function shown(value: EffectiveValue | undefined): string {
-  if (value === undefined) return '(unset)';
-  const text = value.raw ?? (typeof value.value === 'string' ? value.value : JSON.stringify(value.value));
+function shown(config: Config, key: string): string {
+  const value = (config as Readonly<Record<string, unknown>>)[key];
+  const text = value === undefined ? '(unset)' : typeof value === 'string' ? value : JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
-/** Keys whose effective value differs between two validated configurations. */
-export function changedKeys(
-  before: Readonly<Record<string, EffectiveValue>>,
-  after: Readonly<Record<string, EffectiveValue>>,
-): string[] {
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].filter((key) => JSON.stringify(before[key]?.value) !== JSON.stringify(after[key]?.value)).sort();
+/** Keys whose value differs between two validated configurations. */
+export function changedKeys(before: Config, after: Config): string[] {
+  const get = (c: Config, key: string) => JSON.stringify((c as Readonly<Record<string, unknown>>)[key]);
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .filter((key) => get(before, key) !== get(after, key))
+    .sort();
 }
 
 export function refusedMessage(problems: readonly string[]): string {
@@ -45,10 +44,10 @@ export function refusedMessage(problems: readonly string[]): string {
 export function appliedMessage(
   applied: readonly string[],
   pending: readonly string[],
-  before: Readonly<Record<string, EffectiveValue>>,
-  after: Readonly<Record<string, EffectiveValue>>,
+  before: Config,
+  after: Config,
 ): string {
-  const change = (key: string) => `${key}=${shown(after[key])} (was ${shown(before[key])})`;
+  const change = (key: string) => `${key}=${shown(after, key)} (was ${shown(before, key)})`;
   const parts = [
     `ConfigMap ${CONFIGMAP_WHERE}: applied ${applied.length === 0 ? 'nothing' : applied.map(change).join(', ')}`,
   ];
@@ -100,11 +99,11 @@ export function liveConfigMap(o: LiveConfigMapOptions): { consider(object: V1Con
       return;
     }
     for (const warning of loaded.warnings) o.log.warn(`ConfigMap ${CONFIGMAP_WHERE}: ${formatIssue(warning)}`);
-    const before = o.view.values();
+    const before = o.view.config();
     // The first sight of a ConfigMap the agent started with changes nothing: no reconfigure, no Event.
-    if (changedKeys(before, loaded.values).length === 0) return;
+    if (changedKeys(before, loaded.config).length === 0) return;
     const result = await o.view.reconfigure(loaded.config, loaded.values);
-    const message = appliedMessage(result.applied, result.pendingRecycle, before, loaded.values);
+    const message = appliedMessage(result.applied, result.pendingRecycle, before, loaded.config);
     o.log.info(message);
     o.record({ type: 'Normal', reason: 'ConfigApplied', message });
   };
