@@ -13,12 +13,14 @@ export interface ApiAccess {
 }
 
 export const KUBERNETES_ACCESS: readonly ApiAccess[] = [
-  // The node's ENIConfig label/annotation, cordon, and the pod-capacity annotation the agent publishes.
+  // The node's ENIConfig label/annotation (a get at start for custom networking, src/ipam/cloud/eniconfig.ts), cordon,
+  // and the pod-capacity annotations the agent publishes (src/agent/kube/node-watch.ts).
   { group: '', resource: 'nodes', verbs: ['get', 'list', 'watch', 'patch'] },
-  // Pods bound to this node (pending = demand) and ANNOTATE_POD_IP.
-  { group: '', resource: 'pods', verbs: ['get', 'list', 'watch', 'patch'] },
+  // Pods bound to this node (pending = demand; a list+watch cache, never a get) and ANNOTATE_POD_IP.
+  { group: '', resource: 'pods', verbs: ['list', 'watch', 'patch'] },
   // Warning Events on pods, repair Events on the node.
   { group: '', resource: 'events', verbs: ['create', 'patch'] },
+  // get: the node's ENIConfig at start; list/watch: a change is said as an Event.
   { group: 'crd.k8s.amazonaws.com', resource: 'eniconfigs', verbs: ['get', 'list', 'watch'] },
   // The live amazon-vpc-cni ConfigMap, and nothing else of kube-system's.
   { group: '', resource: 'configmaps', verbs: ['get', 'list', 'watch'], namespace: 'kube-system' },
