@@ -108,6 +108,7 @@ async function bed(t: ExecutionContext): Promise<Bed> {
   };
   agent = await startAgent({
     config,
+    values: { INTROSPECTION_BIND_ADDRESS: { value: '127.0.0.1:0', source: { kind: 'env' } } },
     env,
     netns: nodeNs,
     stateDir: state,
@@ -249,6 +250,23 @@ kernel(
     );
 
     const lease = b.agent.node.engine.store.leases()[0]!;
+    // The reference's shapes: keyed by network card, then ENI; /32s with Go's base64 mask; container ids scrubbed.
+    // biome-ignore lint/suspicious/noExplicitAny: the reference's nested shape, read field by field below
+    const enis = JSON.parse((await get(b.introspection, '/v1/enis')).body) as Record<string, any>;
+    t.deepEqual(Object.keys(enis), ['0']);
+    t.like(enis['0'], { TotalIPs: poolOf(b.agent).total, AssignedIPs: 1 });
+    const cidr = enis['0'].ENIs[lease.eniId].AvailableIPv4Cidrs[lease.cidr];
+    t.deepEqual(cidr.Cidr, { IP: lease.ip, Mask: '/////w==' });
+    t.like(cidr.IPAddresses[lease.ip], { Address: lease.ip, IPAMKey: { containerID: '', ifName: '' } });
+    t.like(JSON.parse((await get(b.introspection, '/v1/ipamd-env-settings')).body), { WARM_ENI_TARGET: 1 });
+    t.like(JSON.parse((await get(b.introspection, '/v1/config')).body).INTROSPECTION_BIND_ADDRESS, {
+      value: '127.0.0.1:0',
+    });
+    const pods = JSON.parse((await get(b.introspection, '/v1/pods')).body);
+    t.like(pods, { total: 1, truncated: false });
+    t.like(pods.pods[0], { namespace: 'default', name: 'api-0', ip, eniId: lease.eniId });
+    t.deepEqual(JSON.parse((await get(b.introspection, '/v1/plan')).body).pending, []);
+    t.regex((await get(b.introspection, '/nowhere')).body, /AvailableCommands/);
     const explained = await b.cli(['explain', 'pod', 'default/api-0', '--output', 'json']);
     t.is(explained.code, 0, explained.stdout + explained.stderr);
     const one = ExplainReply.parse(JSON.parse(explained.stdout)).interfaces;
