@@ -10,12 +10,21 @@ interface PolicyRule {
   nonResourceURLs?: string[];
 }
 
-/** One permission per line, "namespace group/resource verb" ('*' for cluster-wide), so a set diff names each extra or missing one. */
+/**
+ * One permission per line, "namespace group/resource[/name] verb" ('*' for cluster-wide), so a set diff names each
+ * extra or missing one.
+ */
+function grant(namespace: string, group: string, resource: string, name: string, verb: string): string {
+  return `${namespace} ${group}/${resource}${name && `/${name}`} ${verb}`;
+}
+
 function grants(rules: readonly PolicyRule[], namespace: string): string[] {
   return rules.flatMap((rule) =>
     (rule.apiGroups ?? []).flatMap((group) =>
       (rule.resources ?? []).flatMap((resource) =>
-        rule.verbs.map((verb) => `${namespace} ${group}/${resource} ${verb}`),
+        (rule.resourceNames ?? ['']).flatMap((name) =>
+          rule.verbs.map((verb) => grant(namespace, group, resource, name, verb)),
+        ),
       ),
     ),
   );
@@ -34,13 +43,14 @@ test('the ClusterRole and Role grant exactly KUBERNETES_ACCESS: nothing the code
       .flatMap((d) => grants(rulesOf(d.object), d.object.metadata.namespace ?? 'default')),
   ].sort();
   const needed = KUBERNETES_ACCESS.flatMap((access) =>
-    access.verbs.map((verb) => `${access.namespace ?? '*'} ${access.group}/${access.resource} ${verb}`),
+    (access.resourceNames ?? ['']).flatMap((name) =>
+      access.verbs.map((verb) => grant(access.namespace ?? '*', access.group, access.resource, name, verb)),
+    ),
   ).sort();
   t.deepEqual(granted, needed);
-  // Wildcards, resource names and non-resource URLs would widen or narrow a grant behind the comparison's back.
+  // Wildcards and non-resource URLs would widen a grant behind the comparison's back.
   for (const d of documents.filter((d) => d.object.kind === 'ClusterRole' || d.object.kind === 'Role')) {
     for (const rule of rulesOf(d.object)) {
-      t.is(rule.resourceNames, undefined);
       t.is(rule.nonResourceURLs, undefined);
       t.false([...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs].includes('*'));
     }

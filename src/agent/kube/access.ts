@@ -10,6 +10,11 @@ export interface ApiAccess {
   readonly verbs: readonly string[];
   /** Set when the grant is one namespace's (a Role), not the cluster's. */
   readonly namespace?: string;
+  /**
+   * Set when the grant is for these objects only. RBAC then authorizes a list or watch only with a
+   * `metadata.name=` field selector naming one of them, which is how the agent lists and watches them.
+   */
+  readonly resourceNames?: readonly string[];
 }
 
 export const KUBERNETES_ACCESS: readonly ApiAccess[] = [
@@ -23,5 +28,11 @@ export const KUBERNETES_ACCESS: readonly ApiAccess[] = [
   // get: the node's ENIConfig at start; list/watch: a change is said as an Event.
   { group: 'crd.k8s.amazonaws.com', resource: 'eniconfigs', verbs: ['get', 'list', 'watch'] },
   // The live amazon-vpc-cni ConfigMap, and nothing else of kube-system's.
-  { group: '', resource: 'configmaps', verbs: ['get', 'list', 'watch'], namespace: 'kube-system' },
+  {
+    group: '',
+    resource: 'configmaps',
+    verbs: ['get', 'list', 'watch'],
+    namespace: 'kube-system',
+    resourceNames: ['amazon-vpc-cni'],
+  },
 ];
