@@ -124,6 +124,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     },
     podRoutes: async () => podRoutes(runner, config.AWS_VPC_K8S_CNI_VETHPREFIX),
     ownLoops: true,
+    onEc2Call: (call) => bus.publish({ kind: 'ec2-call', ...call }),
   });
   for (const note of node.notes) log.warn(note);
   const { engine } = node;
@@ -252,6 +253,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         addWaitMs: ADD_WAIT_MS,
         status: () => ({ ready, message: ready ? 'serving' : phase }),
         eniReady: (eniId) => host.eniReady(eniId, ENI_READY_MS),
+        publish: (event) => bus.publish(event),
       }),
     );
     phase = 'installing the CNI plugin';

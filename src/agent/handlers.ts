@@ -9,6 +9,8 @@ import type { IpamEngine } from '../ipam/engine.ts';
 import type { Assignment, Attachment, WireError } from '../ipc/protocol.ts';
 import type { Handler } from '../ipc/server.ts';
 import { hostVethName } from '../lib/pod-wiring.ts';
+import type { ShortageReason } from '../lib/shortage.ts';
+import type { AgentEvent, PodRef } from './bus.ts';
 
 export interface AgentStatus {
   readonly ready: boolean;
@@ -25,6 +27,13 @@ export interface HandlerDeps {
   readonly status: () => AgentStatus;
   /** Resolves once the host network carries this ENI (link up, route table, rules); rejects saying why not. */
   readonly eniReady: (eniId: string) => Promise<void>;
+  /** Each ADD and DEL as it ends, with its latency (the agent's bus). */
+  readonly publish?: (event: AgentEvent) => void;
+}
+
+/** The pod as the runtime named it (K8S_POD_NAMESPACE / K8S_POD_NAME in CNI_ARGS); a non-Kubernetes runtime sends none. */
+function podOf(a: Attachment): PodRef | undefined {
+  return a.podNamespace !== '' && a.podName !== '' ? { namespace: a.podNamespace, name: a.podName } : undefined;
 }
 
 function ownerOf(a: Attachment): Owner {
@@ -48,49 +57,79 @@ export function createHandler(deps: HandlerDeps): Handler {
   const { engine } = deps;
   const assignment = (lease: Lease) => assignmentOf(lease, deps.vpcCidrs());
 
+  const publish = deps.publish ?? (() => {});
+
+  const add = async (a: Attachment) => {
+    const status = deps.status();
+    if (!status.ready) {
+      const shortage: ShortageReason = { code: 'NOT_READY', phase: status.message.slice(0, 256) };
+      return failure({ kind: 'NO_ADDRESS', message: `the agent is not ready: ${status.message}`, shortage });
+    }
+    const result = await engine.assign(
+      ownerOf(a),
+      { k8sPodNamespace: a.podNamespace, k8sPodName: a.podName },
+      { waitMs: deps.addWaitMs },
+    );
+    if (!result.ok) {
+      return failure({ kind: 'NO_ADDRESS', message: `no address for ${a.containerId}`, shortage: result.reason });
+    }
+    try {
+      await deps.eniReady(result.lease.eniId);
+    } catch (error) {
+      // The pod cannot be wired to an ENI the host does not carry: the address goes back rather than leak.
+      await engine.release(ownerOf(a));
+      return failure({ kind: 'INTERNAL', message: (error as Error).message.slice(0, 4096) });
+    }
+    return { ok: true as const, op: 'ADD' as const, assignment: assignment(result.lease) };
+  };
+
+  const del = async (a: Attachment) => {
+    let released = await engine.release(ownerOf(a));
+    // An owner recovered without a checkpoint is known by its host veth only, which the pod's names give.
+    if (released === undefined && a.podNamespace !== '' && a.podName !== '') {
+      const hostVeth = hostVethName(deps.vethPrefix, a.podNamespace, a.podName);
+      released = await engine.release({
+        networkName: RECOVERED_NETWORK,
+        containerId: `route:${hostVeth}`,
+        ifName: 'eth0',
+      });
+    }
+    return { ok: true as const, op: 'DEL' as const, released: released === undefined ? null : assignment(released) };
+  };
+
+  /** Runs one ADD or DEL and publishes how it ended and how long it took, a throw included (then rethrown). */
+  const timed = async <R extends { ok: true } | { ok: false; error: WireError }>(
+    kind: 'add' | 'del',
+    a: Attachment,
+    run: (a: Attachment) => Promise<R>,
+  ): Promise<R> => {
+    const began = performance.now();
+    const pod = podOf(a);
+    try {
+      const reply = await run(a);
+      const ms = performance.now() - began;
+      if (kind === 'del') publish({ kind, pod, ms, ok: reply.ok });
+      else if (reply.ok) publish({ kind, pod, ms, ok: true });
+      else {
+        const { shortage, message } = reply.error;
+        publish({ kind, pod, ms, ok: false, ...(shortage === undefined ? { error: message } : { shortage }) });
+      }
+      return reply;
+    } catch (error) {
+      const ms = performance.now() - began;
+      publish(
+        kind === 'del' ? { kind, pod, ms, ok: false } : { kind, pod, ms, ok: false, error: (error as Error).message },
+      );
+      throw error;
+    }
+  };
+
   return async (req) => {
     switch (req.op) {
-      case 'ADD': {
-        const status = deps.status();
-        if (!status.ready) {
-          return failure({
-            kind: 'NO_ADDRESS',
-            message: `the agent is not ready: ${status.message}`,
-            shortage: { code: 'NOT_READY', phase: status.message.slice(0, 256) },
-          });
-        }
-        const { attachment: a } = req;
-        const result = await engine.assign(
-          ownerOf(a),
-          { k8sPodNamespace: a.podNamespace, k8sPodName: a.podName },
-          { waitMs: deps.addWaitMs },
-        );
-        if (!result.ok) {
-          return failure({ kind: 'NO_ADDRESS', message: `no address for ${a.containerId}`, shortage: result.reason });
-        }
-        try {
-          await deps.eniReady(result.lease.eniId);
-        } catch (error) {
-          // The pod cannot be wired to an ENI the host does not carry: the address goes back rather than leak.
-          await engine.release(ownerOf(a));
-          return failure({ kind: 'INTERNAL', message: (error as Error).message.slice(0, 4096) });
-        }
-        return { ok: true, op: 'ADD', assignment: assignment(result.lease) };
-      }
-      case 'DEL': {
-        const { attachment: a } = req;
-        let released = await engine.release(ownerOf(a));
-        // An owner recovered without a checkpoint is known by its host veth only, which the pod's names give.
-        if (released === undefined && a.podNamespace !== '' && a.podName !== '') {
-          const hostVeth = hostVethName(deps.vethPrefix, a.podNamespace, a.podName);
-          released = await engine.release({
-            networkName: RECOVERED_NETWORK,
-            containerId: `route:${hostVeth}`,
-            ifName: 'eth0',
-          });
-        }
-        return { ok: true, op: 'DEL', released: released === undefined ? null : assignment(released) };
-      }
+      case 'ADD':
+        return timed('add', req.attachment, add);
+      case 'DEL':
+        return timed('del', req.attachment, del);
       case 'CHECK': {
         const lease = engine.store.leaseOf(ownerOf(req.attachment));
         if (lease === undefined) {

@@ -37,6 +37,8 @@ export interface NodeEngineOptions {
   /** For custom networking: where the node's ENIConfig is read from. */
   readonly kubernetes?: { readonly kubeconfigPath?: string; readonly nodeName: string };
   readonly podRoutes?: EngineOptions['podRoutes'];
+  /** Told of every EC2 attempt (action, latency, error code). */
+  readonly onEc2Call?: Ec2Options['onCall'];
   /** The caller runs the EC2 reconcile and the leaked-ENI sweep on loops of its own (the agent); `step` does neither. */
   readonly ownLoops?: boolean;
 }
@@ -86,6 +88,7 @@ export async function createNodeEngine(o: NodeEngineOptions): Promise<NodeEngine
     backoff: o.backoff,
     maxAttempts: 5,
     clock: o.retryClock ?? o.clock,
+    ...(o.onEc2Call === undefined ? {} : { onCall: o.onEc2Call }),
   });
   try {
     // client-node costs ~0.5 s to import: only custom networking pays for it.

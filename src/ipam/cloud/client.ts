@@ -19,6 +19,15 @@ export interface Ec2Options {
   readonly maxAttempts: number;
   readonly clock: Clock;
   readonly random?: () => number;
+  /** Told of every attempt as it ends (the agent's metrics: EC2 latency and errors); must not throw. */
+  readonly onCall?: (call: Ec2Call) => void;
+}
+
+/** One attempt of one EC2 action, as it ended: its latency, and the EC2 error code when it failed. */
+export interface Ec2Call {
+  readonly action: string;
+  readonly ms: number;
+  readonly error?: string;
 }
 
 export interface CallCounts {
@@ -69,11 +78,16 @@ export class Ec2Api {
     for (let attempt = 0; attempt < this.#options.maxAttempts; attempt++) {
       await this.#pacer.take();
       this.#count(action);
+      // Measured after the bucket: the latency is EC2's, not our own pacing.
+      const began = performance.now();
       try {
         // biome-ignore lint/suspicious/noExplicitAny: each SDK command carries its own output type
-        return (await this.#client.send(command as any)) as Out;
+        const out = (await this.#client.send(command as any)) as Out;
+        this.#options.onCall?.({ action, ms: performance.now() - began });
+        return out;
       } catch (error) {
         last = classify(error, action);
+        this.#options.onCall?.({ action, ms: performance.now() - began, error: last.code });
         this.counts.failed++;
         if (!retryable(last.kind)) throw last;
         const wait = backoffMs(attempt, this.#options.backoff, this.#options.random);
