@@ -27,11 +27,11 @@ export const KUBERNETES_ACCESS: readonly ApiAccess[] = [
   { group: '', resource: 'events', verbs: ['create', 'patch'] },
   // get: the node's ENIConfig at start; list/watch: a change is said as an Event.
   { group: 'crd.k8s.amazonaws.com', resource: 'eniconfigs', verbs: ['get', 'list', 'watch'] },
-  // The live amazon-vpc-cni ConfigMap, and nothing else of kube-system's.
+  // The live amazon-vpc-cni ConfigMap, and nothing else of kube-system's (a list+watch by metadata.name, never a get).
   {
     group: '',
     resource: 'configmaps',
-    verbs: ['get', 'list', 'watch'],
+    verbs: ['list', 'watch'],
     namespace: 'kube-system',
     resourceNames: ['amazon-vpc-cni'],
   },
