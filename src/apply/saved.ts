@@ -83,6 +83,13 @@ const route = z.strictObject({
   because,
 });
 const absentRoute = z.strictObject({ kind: z.literal('absent-route'), family, table, dst: cidr, dev, because });
+/**
+ * What the kernel adds to a route or rule read live (LiveRoute, LiveRule): a change that deletes or replaces one
+ * carries it, so a saved plan must hold it too. `extra` is only ever compared and shown, never rendered.
+ */
+const extra = valid(text(512), (e) => /^[\x20-\x7e]+$/.test(e), 'live attribute list').optional();
+const liveRoute = route.extend({ protocol: valid(text(32), isProtocolName, 'route protocol').optional(), extra });
+const liveRule = rule.extend({ extra });
 const addr = z.strictObject({ kind: z.literal('address'), dev, cidr, because });
 const link = z.strictObject({
   kind: z.literal('link'),
@@ -137,10 +144,10 @@ const nftTable = z.strictObject({
     .max(256),
   because,
 });
-const planObject = z.discriminatedUnion('kind', [
-  rule,
+const changeObject = z.discriminatedUnion('kind', [
+  liveRule,
   absentRule,
-  route,
+  liveRoute,
   absentRoute,
   addr,
   link,
@@ -177,9 +184,9 @@ const hostPlan = z.strictObject({
 
 const change = z.strictObject({
   kind: z.enum(['add', 'delete', 'replace']),
-  object: planObject,
+  object: changeObject,
   reason: text(1024),
-  previous: planObject.optional(),
+  previous: changeObject.optional(),
 });
 
 const savedPlan = z.strictObject({

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import type { ChangeSet } from '../../src/apply/diff.ts';
-import { emptyLiveState } from '../../src/apply/live.ts';
+import { type ChangeSet, diff } from '../../src/apply/diff.ts';
+import { emptyLiveState, type LiveState } from '../../src/apply/live.ts';
 import { renderPayloads } from '../../src/apply/payloads.ts';
 import { parseSavedPlan, savePlan } from '../../src/apply/saved.ts';
 import type { HostPlan } from '../../src/compiler/plan.ts';
@@ -53,6 +53,51 @@ for (const [what, edit] of TAMPERS) {
     t.regex(error.message, /^plan\.json: not a valid saved plan; nothing was applied:\n {2}\S/);
   });
 }
+
+test('a plan that deletes what the kernel added to (a route protocol, unmodelled attributes) saves and reads back', (t) => {
+  const plan = handPlan();
+  const because = 'live';
+  const live: LiveState = {
+    ...emptyLiveState,
+    // A pod route whose pod left the checkpoint, a route in an ENI table with a metric, a rule with a selector.
+    routes: [
+      {
+        kind: 'route',
+        family: 'inet',
+        table: 254,
+        dst: '10.0.1.99/32',
+        dev: 'enic',
+        scope: 'link',
+        protocol: 'boot',
+        because,
+      },
+      {
+        kind: 'route',
+        family: 'inet',
+        table: 2,
+        dst: '10.0.9.0/24',
+        dev: 'eth1',
+        scope: 'link',
+        protocol: 'static',
+        extra: 'metric 100',
+        because,
+      },
+    ],
+    rules: [
+      { kind: 'rule', family: 'inet', priority: 1536, table: 2, from: '10.0.1.99/32', extra: 'oif "eth1"', because },
+    ],
+  };
+  const changes = diff(plan, live);
+  t.deepEqual(
+    changes.filter((c) => c.kind === 'delete' && c.object.because === because).map((c) => c.object.kind),
+    ['route', 'route', 'rule'],
+  );
+  t.deepEqual(parseSavedPlan(savePlan(plan, changes, 'ns1'), 'f').changes, changes);
+  const hostile = JSON.parse(savePlan(plan, changes));
+  hostile.changes.find((c: { object: { protocol?: string } }) => c.object.protocol).object.protocol =
+    'boot\nroute flush table main';
+  t.throws(() => parseSavedPlan(JSON.stringify(hostile), 'p'), { message: /route protocol/ });
+});
 
 test('an oversized saved plan is refused before it is parsed', (t) => {
   t.throws(() => parseSavedPlan(' '.repeat(17 * 1024 * 1024), 'big.json'), { message: /larger than/ });
