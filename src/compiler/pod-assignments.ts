@@ -21,16 +21,22 @@ const RECOVERED = { networkName: '_recovered', prefix: 'route:' };
 
 export interface PodAssignments {
   readonly pods: PodAssignment[];
-  /** Records no host veth can be named for (no pod names) or whose address no ENI holds: left out of the plan. */
+  /** Records that are not IPv4 or whose address no ENI holds: left out of the plan. */
   readonly skipped: readonly { readonly ip: string; readonly reason: string }[];
 }
 
-function hostVethOf(r: PodRecord, vethPrefix: string): string | undefined {
+/**
+ * The host veth the plugin named for this record. aws-node's plugin names it from CNI_ARGS' K8S_POD_NAMESPACE and
+ * K8S_POD_NAME, an absent one being "", and ipamd stores the same two values as metadata, `omitempty` (reference
+ * ipam §4.3, host-network §3.1): a record lacking a name is a pod wired under `sha1("<ns>.")` or `sha1(".")`, not
+ * one without a veth. Left out of the plan, its rules and route (priorities and a veth prefix we own) would be
+ * deleted under a running pod.
+ */
+function hostVethOf(r: PodRecord, vethPrefix: string): string {
   if (r.owner.networkName === RECOVERED.networkName && r.owner.containerId.startsWith(RECOVERED.prefix)) {
     return r.owner.containerId.slice(RECOVERED.prefix.length);
   }
-  const { k8sPodNamespace: ns, k8sPodName: name } = r.metadata;
-  return ns && name ? hostVethName(vethPrefix, ns, name) : undefined;
+  return hostVethName(vethPrefix, r.metadata.k8sPodNamespace ?? '', r.metadata.k8sPodName ?? '');
 }
 
 function tableOf(ip: string, facts: NodeFacts): number | undefined {
@@ -49,10 +55,6 @@ export function podAssignments(records: readonly PodRecord[], facts: NodeFacts, 
       continue;
     }
     const hostVeth = hostVethOf(r, vethPrefix);
-    if (hostVeth === undefined) {
-      skipped.push({ ip: r.ip, reason: `${r.owner.containerId} has no pod name to derive its host veth from` });
-      continue;
-    }
     const eniTable = tableOf(r.ip, facts);
     if (eniTable === undefined) {
       skipped.push({ ip: r.ip, reason: 'no ENI of the node holds it (IMDS may not show it yet)' });

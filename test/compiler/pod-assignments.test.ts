@@ -57,15 +57,24 @@ test('each record becomes its host veth and the table of the ENI holding the add
   t.deepEqual(skipped, [{ ip: '10.0.2.9', reason: 'no ENI of the node holds it (IMDS may not show it yet)' }]);
 });
 
-test('an owner without pod names, a recovered owner and an ENI primary address', (t) => {
+test('an owner without pod names has the veth the reference plugin named from empty CNI_ARGS names', (t) => {
   const { pods, skipped } = podAssignments(
-    [pod('10.0.0.5'), pod('10.0.0.5', undefined, '_recovered', 'route:eni0a1b2c3d4e5'), pod('10.0.0.20', 'x')],
+    [
+      pod('10.0.0.5'),
+      { ip: '10.0.1.4', owner: { networkName: 'aws-cni', containerId: 'c2' }, metadata: { k8sPodNamespace: 'ops' } },
+      pod('10.0.1.5', undefined, '_recovered', 'route:eni0a1b2c3d4e5'),
+      pod('10.0.0.20', 'x'),
+    ],
     facts,
     'eni',
   );
-  t.deepEqual(pods, [{ ip: '10.0.0.5', hostVeth: 'eni0a1b2c3d4e5', eniTable: 254 }]);
-  t.is(skipped.length, 2);
-  t.regex(skipped[0]!.reason, /no pod name/);
+  t.deepEqual(pods, [
+    // sha1(".") and sha1("ops."): what aws-cni names a pod whose CNI_ARGS lack K8S_POD_NAMESPACE / K8S_POD_NAME.
+    { ip: '10.0.0.5', hostVeth: 'eni3a52ce78095', eniTable: 254 },
+    { ip: '10.0.1.4', hostVeth: hostVethName('eni', 'ops', ''), eniTable: 3 },
+    { ip: '10.0.1.5', hostVeth: 'eni0a1b2c3d4e5', eniTable: 3 },
+  ]);
   // An ENI's own primary address is never a pod's.
-  t.regex(skipped[1]!.reason, /no ENI of the node holds it/);
+  t.is(skipped.length, 1);
+  t.regex(skipped[0]!.reason, /no ENI of the node holds it/);
 });
