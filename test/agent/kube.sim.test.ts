@@ -130,3 +130,26 @@ test('a watch cut by a reset connection resumes: changes made meanwhile arrive, 
   await until('the pod created across the reset', () => demands.at(-1)?.pendingPods === 2);
   t.deepEqual(demands.at(-1), { cordoned: false, pendingPods: 2 });
 });
+
+test('custom networking: the node switching ENIConfig, or its ENIConfig changing, is an Event saying what waits for a recycle', async (t) => {
+  const { sims, events } = await setUp(t, {
+    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true',
+    ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone',
+  });
+  // Seeded: an ENIConfig per zone, named after it, and the node labelled with its zone.
+  await until('the node and ENIConfigs listed', () =>
+    sims.audit.entries({ service: 'kubernetes' }).some((e) => e.params.resource === 'eniconfigs'),
+  );
+  sims.kubernetes.patch(type('nodes'), undefined, sims.nodeName, 'application/merge-patch+json', {
+    metadata: { annotations: { 'k8s.amazonaws.com/eniConfig': 'us-west-2b' } },
+  });
+  const switched = await until('ENIConfigChanged', () => events('ENIConfigChanged')[0]);
+  t.regex(switched.message as string, /^the node's ENIConfig is now "us-west-2b" \(was "us-west-2a"\): .*recycled$/);
+
+  const subnet = [...sims.model.subnets.keys()][0]!;
+  sims.kubernetes.patch(type('eniconfigs'), undefined, 'us-west-2b', 'application/merge-patch+json', {
+    spec: { subnet },
+  });
+  await until('a second ENIConfigChanged', () => events('ENIConfigChanged').length === 2);
+  t.regex(events('ENIConfigChanged')[1]!.message as string, new RegExp(`ENIConfig "us-west-2b" changed .*${subnet}`));
+});

@@ -51,7 +51,8 @@ class NodeWatch {
   #pods: readonly V1Pod[] = [];
   #demand: NodeDemand = { cordoned: false, pendingPods: 0 };
   #capacity: CapacityFinding | undefined;
-  #eniConfig: string | undefined;
+  #eniConfig: { readonly name: string; readonly spec: string | undefined } | undefined;
+  #eniConfigs: readonly KubernetesObject[] = [];
   /** Addresses this agent wrote into pods' annotations, to clear them on DEL as the reference does. */
   readonly #annotated = new Map<string, string>();
 
@@ -123,7 +124,10 @@ class NodeWatch {
             version: 'v1alpha1',
             plural: 'eniconfigs',
           }) as never,
-        onChange: () => this.#checkEniConfig(),
+        onChange: (objects) => {
+          this.#eniConfigs = objects;
+          this.#checkEniConfig();
+        },
         onError,
       });
     const unsubscribe = this.#view.bus.subscribe((event) => this.#onAgentEvent(event));
@@ -191,14 +195,19 @@ class NodeWatch {
       { labels: this.#node.metadata?.labels ?? {}, annotations: this.#node.metadata?.annotations ?? {} },
       { label: config.ENI_CONFIG_LABEL_DEF, annotation: config.ENI_CONFIG_ANNOTATION_DEF },
     );
+    const object = this.#eniConfigs.find((o) => o.metadata?.name === name) as { spec?: unknown } | undefined;
+    const now = { name, spec: object === undefined ? undefined : JSON.stringify(object.spec ?? {}) };
     const before = this.#eniConfig;
-    this.#eniConfig = name;
-    if (before === undefined || before === name) return;
+    // A spec not seen yet (the ENIConfigs listed after the node) is no change; a name or a known spec changing is.
+    this.#eniConfig = { name, spec: now.spec ?? before?.spec };
+    if (before === undefined) return;
+    const renamed = before.name !== name;
+    if (!renamed && (before.spec === undefined || now.spec === undefined || before.spec === now.spec)) return;
     this.#recorder.record({
       object: this.#nodeObject(),
       type: 'Normal',
       reason: 'ENIConfigChanged',
-      message: `the node's ENIConfig is now "${name}" (was "${before}"): attached ENIs keep their subnet and security groups; new ENIs follow it once the node is recycled`,
+      message: `${renamed ? `the node's ENIConfig is now "${name}" (was "${before.name}")` : `ENIConfig "${name}" changed (spec ${now.spec})`}: attached ENIs keep their subnet and security groups; new ENIs follow it once the node is recycled`,
     });
   }
 
