@@ -63,13 +63,20 @@ function existingNetns(name: string): TestNetns {
   };
 }
 
-/** aws-node's EC2 side (ipam §3.2): the primary ENI filled, one ENI in the subnet with the most free addresses. */
-async function attachLikeAwsNode(sims: Simulators): Promise<void> {
+/**
+ * aws-node's EC2 side (ipam §3.2): the primary ENI filled, one ENI in the subnet with the most free addresses. With
+ * prefix delegation (ipam §2.1, WARM_PREFIX_TARGET=1) /28s instead: two on the primary (one of them still free, the
+ * warm prefix), one on the secondary ENI.
+ */
+async function attachLikeAwsNode(sims: Simulators, prefixDelegation: boolean): Promise<void> {
   const ec2 = ec2Client(sims);
   const perEni = 5; // t3.medium: 6 IPv4 addresses per ENI, the primary's own first.
   const primary = sims.model.eni(sims.instance.primaryEniId);
   await ec2.send(
-    new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: primary.id, SecondaryPrivateIpAddressCount: perEni }),
+    new AssignPrivateIpAddressesCommand({
+      NetworkInterfaceId: primary.id,
+      ...(prefixDelegation ? { Ipv4PrefixCount: 2 } : { SecondaryPrivateIpAddressCount: perEni }),
+    }),
   );
   // Subnet discovery: `kubernetes.io/role/cni`-tagged subnets in the node's zone, most free addresses first.
   const podSubnet = [...sims.model.subnets.values()].find(
@@ -80,7 +87,7 @@ async function attachLikeAwsNode(sims: Simulators): Promise<void> {
       SubnetId: podSubnet.id,
       Description: `aws-K8S-${sims.instance.id}`,
       Groups: primary.groups,
-      SecondaryPrivateIpAddressCount: perEni,
+      ...(prefixDelegation ? { Ipv4PrefixCount: 1 } : { SecondaryPrivateIpAddressCount: perEni }),
       TagSpecifications: [
         {
           ResourceType: 'network-interface',
@@ -150,13 +157,19 @@ async function wirePods(t: ExecutionContext, sims: Simulators, variant: Variant)
       namespace,
       name,
       containerId: randomBytes(32).toString('hex'),
-      ip: eni.privateIps[1 + (i % 2)]!.address,
+      ip: variant.prefixDelegation === true ? inPrefix(eni.prefixes[0]!, i % 2) : eni.privateIps[1 + (i % 2)]!.address,
       netns: ns.name,
       table: routeTable(eni.attachment!.deviceIndex),
     });
   }
   for (const pod of pods) await runSteps(podSteps(sims.node!.netns, pod, hostVethMac(), variant.config));
   return pods;
+}
+
+/** The n-th address of a /28: ipamd hands out a prefix from its network address up (ipam §9 item 7). */
+function inPrefix(prefix: string, n: number): string {
+  const [a, b, c, d] = prefix.split('/')[0]!.split('.').map(Number) as [number, number, number, number];
+  return `${a}.${b}.${c}.${d + n}`;
 }
 
 async function pingsFromVpc(sims: Simulators, ip: string): Promise<boolean> {
@@ -254,6 +267,7 @@ interface Variant {
   readonly connmark: NodeFacts['connmark'];
   readonly config: AwsNodeConfig;
   readonly nameless?: boolean;
+  readonly prefixDelegation?: boolean;
 }
 
 async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
@@ -279,7 +293,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
   await Promise.all([bin, conf, checkConf, state, cache, awsNodeRun].map((d) => mkdir(d, { recursive: true })));
 
   // ---- The node as aws-node leaves it.
-  await attachLikeAwsNode(sims);
+  await attachLikeAwsNode(sims, variant.prefixDelegation === true);
   const facts = nodeFacts(sims, connmark, config);
   await runSteps(nodeSteps(facts));
   const pods = await wirePods(t, sims, variant);
@@ -298,6 +312,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
     VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
     AWS_VPC_K8S_CNI_BACKING_STORE: backingStore,
     ...configEnv(config),
+    ...(variant.prefixDelegation === true ? { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' } : {}),
     ...(connmark === 'iptables' ? { VPC_CNI_IPTABLES_MODE: 'legacy' } : {}),
   };
   // Before the agent: `vpc-cni plan` finds aws-node's node already as it wants it (each difference printed).
@@ -454,6 +469,10 @@ kernel.serial(
 kernel.serial(
   'drop-in switch: a pod whose runtime passed no Kubernetes names keeps its routing (veth eni + sha1("."))',
   (t) => takeover(t, { connmark: 'nftables', config: DEFAULT_CONFIG, nameless: true }),
+);
+
+kernel.serial('drop-in switch: prefix delegation, pods on /28s of both ENIs', (t) =>
+  takeover(t, { connmark: 'nftables', config: DEFAULT_CONFIG, prefixDelegation: true }),
 );
 
 kernel.serial('drop-in switch: SNAT excluded everywhere (0.0.0.0/0), no port randomisation (iptables)', (t) =>
