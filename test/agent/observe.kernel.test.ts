@@ -228,6 +228,14 @@ kernel(
       7,
     );
     t.true((sample(page.body, 'vpc_cni_ec2_calls_total') ?? 0) > 0);
+    // What happened between scrapes, from the bus: each ADD with its latency, each EC2 call by API.
+    t.is(sample(page.body, 'awscni_add_ip_req_count'), 7);
+    t.is(sample(page.body, 'vpc_cni_add_latency_seconds_count{result="ok"}'), 7);
+    t.true((sample(page.body, 'vpc_cni_ec2_calls_per_pod') ?? 0) > 0);
+    t.true((sample(page.body, 'awscni_ec2api_req_count{fn="AttachNetworkInterface"}') ?? 0) >= 1, 'the second ENI');
+    t.true(
+      (sample(page.body, 'awscni_aws_api_latency_ms_count{api="DescribeNetworkInterfaces",error="false"}') ?? 0) >= 1,
+    );
     t.regex(page.body, /^awscni_build_info\{version="test",nodeversion="v\d+/m);
   },
 );
@@ -265,6 +273,9 @@ kernel(
     const pods = JSON.parse((await get(b.introspection, '/v1/pods')).body);
     t.like(pods, { total: 1, truncated: false });
     t.like(pods.pods[0], { namespace: 'default', name: 'api-0', ip, eniId: lease.eniId });
+    // The warm pool may have just attached an ENI the host has not converged yet (/v1/plan says so); once it has,
+    // nothing is pending.
+    await b.agent.host.sync();
     t.deepEqual(JSON.parse((await get(b.introspection, '/v1/plan')).body).pending, []);
     t.regex((await get(b.introspection, '/nowhere')).body, /AvailableCommands/);
     const explained = await b.cli(['explain', 'pod', 'default/api-0', '--output', 'json']);
