@@ -15,6 +15,7 @@ import { parseSavedPlan } from '../../src/apply/saved.ts';
 import type { HostPlan } from '../../src/compiler/plan.ts';
 import { type Simulators, startSimulators } from '../../src/sim/index.ts';
 import { kernelSnapshot } from '../apply/kernel-node.ts';
+import { kubeProxySteps } from '../fixtures/aws-node/kube-proxy.ts';
 import {
   type AwsNodeConfig,
   checkpoint,
@@ -295,7 +296,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
   // ---- The node as aws-node leaves it.
   await attachLikeAwsNode(sims, variant.prefixDelegation === true);
   const facts = nodeFacts(sims, connmark, config);
-  await runSteps(nodeSteps(facts));
+  await runSteps([...nodeSteps(facts), ...kubeProxySteps(nodeNs)]);
   const pods = await wirePods(t, sims, variant);
   t.is(hostVeth('kube-system', 'coredns-57ff979f67-qqbdh'), 'enib5faff8a083', 'the reference example veth name');
   const backingStore = join(awsNodeRun, 'ipam.json');
