@@ -2,9 +2,10 @@ import type { ExecutionContext } from 'ava';
 import { KUBERNETES_ACCESS } from '../../src/agent/kube/access.ts';
 import { MAX_PODS_ANNOTATION, POD_CAPACITY_ANNOTATION } from '../../src/agent/kube/capacity.ts';
 import { kubernetesExtension } from '../../src/agent/kube/extension.ts';
+import { POD_IPS_ANNOTATION } from '../../src/agent/kube/node-watch.ts';
 import { createLog } from '../../src/agent/log.ts';
 import { type KubeObject, RESOURCES, type Simulators } from '../../src/sim/index.ts';
-import { canBuildCniRuntime } from '../helpers/cni-runtime.ts';
+import { CniErrorObject, canBuildCniRuntime } from '../helpers/cni-runtime.ts';
 import { testNeeding } from '../helpers/needs.ts';
 import { canCreateNetns } from '../helpers/netns.ts';
 import { addressOf, type Bed, bed, pings } from './support.ts';
@@ -169,5 +170,53 @@ kernel("the node's pod capacity is annotated, and a kubelet maxPods beyond it is
   const warning = await until('a MaxPodsMismatch Warning', () => events(b.sims, 'Node', 'MaxPodsMismatch')[0]);
   t.regex(warning.message as string, /kubelet maxPods 110 exceeds the 17 pods/);
 
+  assertWithinAccess(t, b.sims);
+});
+
+kernel('a burst beyond the node gives each failing pod a Warning Event naming the reason', async (t) => {
+  const b = await kubeBed(t, 't3.medium');
+  const pods = await Promise.all(Array.from({ length: 18 }, (_, i) => b.pod(t, `burst-${i}`)));
+  const replies = await Promise.all(pods.map((p) => b.runtime.add(p.attachment)));
+  const failed = pods.filter((_, i) => !replies[i]!.ok).map((p) => p.attachment.podName);
+  t.is(failed.length, 3);
+  for (const reply of replies)
+    if (!reply.ok) t.is(JSON.parse(CniErrorObject.parse(reply.error).details ?? '{}').code, 'ENI_LIMIT');
+  const warned = await until('a Warning on each failing pod', () => {
+    const names = events(b.sims, 'Pod', 'FailedIPAMEniLimit').map((e) => (e.involvedObject as { name: string }).name);
+    return failed.every((name) => names.includes(name)) ? names : undefined;
+  });
+  t.deepEqual(warned.toSorted(), failed.toSorted(), 'only the failing pods are warned');
+  const one = events(b.sims, 'Pod', 'FailedIPAMEniLimit')[0]!;
+  t.is(one.type, 'Warning');
+  t.regex(
+    one.message as string,
+    /^ENI_LIMIT\(3\/3 ENIs, 15\/15 slots\): .*use a larger type or ENABLE_PREFIX_DELEGATION/,
+  );
+
+  // The kubelet retries: the same failure again is the same Event, counted, not a new one.
+  const again = await b.runtime.add(pods[pods.findIndex((_, i) => !replies[i]!.ok)]!.attachment);
+  t.false(again.ok);
+  await until('the count climbs', () =>
+    events(b.sims, 'Pod', 'FailedIPAMEniLimit').some((e) => (e.count as number) >= 2),
+  );
+  t.is(events(b.sims, 'Pod', 'FailedIPAMEniLimit').length, 3);
+  assertWithinAccess(t, b.sims);
+});
+
+kernel('ANNOTATE_POD_IP as the reference: the pod-ips annotation set on ADD, cleared on DEL', async (t) => {
+  const b = await kubeBed(t, 't3.medium', { ANNOTATE_POD_IP: 'true' });
+  const pod = await b.pod(t, 'annotated');
+  b.sims.kubernetes.create(type('pods'), {
+    metadata: { name: 'annotated', namespace: 'default' },
+    spec: { nodeName: b.sims.nodeName, containers: [{ name: 'c', image: 'x' }] },
+    status: { phase: 'Pending' },
+  });
+  const ip = addressOf(await b.runtime.add(pod.attachment));
+  const annotation = () =>
+    b.sims.kubernetes.get(type('pods'), 'default', 'annotated').metadata.annotations?.[POD_IPS_ANNOTATION];
+  await until('the pod-ips annotation', () => annotation());
+  t.is(annotation(), ip);
+  t.true((await b.runtime.del(pod.attachment)).ok);
+  await until('the annotation cleared on DEL', () => annotation() === '');
   assertWithinAccess(t, b.sims);
 });
