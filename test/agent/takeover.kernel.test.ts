@@ -298,7 +298,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
   const facts = nodeFacts(sims, connmark, config);
   await runSteps([...nodeSteps(facts), ...kubeProxySteps(nodeNs)]);
   const pods = await wirePods(t, sims, variant);
-  t.is(hostVeth('kube-system', 'coredns-57ff979f67-qqbdh'), 'enib5faff8a083', 'the reference example veth name');
+  t.is(hostVeth('eni', 'kube-system', 'coredns-57ff979f67-qqbdh'), 'enib5faff8a083', 'the reference example veth name');
   const backingStore = join(awsNodeRun, 'ipam.json');
   const written = checkpoint(pods, BigInt(Date.now()) * 1_000_000n);
   await writeFile(backingStore, written);
@@ -334,7 +334,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
       })),
       ...pods.map((p) => ({
         kind: 'sysctl' as const,
-        path: `net/ipv6/conf/${hostVeth(p.namespace, p.name)}/accept_ra`,
+        path: `net/ipv6/conf/${hostVeth(config.AWS_VPC_K8S_CNI_VETHPREFIX, p.namespace, p.name)}/accept_ra`,
         value: '',
         because: 'watched',
       })),
@@ -417,7 +417,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
   const deleted = await runtime.del(attachment);
   t.true(deleted.ok, JSON.stringify(deleted));
   // The runtime then destroys the pod's namespace, and with it the host end of its veth (if DEL left it).
-  await execa('ip', ['-n', nodeNs, 'link', 'delete', hostVeth('default', 'new-0')], {
+  await execa('ip', ['-n', nodeNs, 'link', 'delete', hostVeth(config.AWS_VPC_K8S_CNI_VETHPREFIX, 'default', 'new-0')], {
     env: { PATH: SYSTEM_PATH },
     reject: false,
   });
@@ -474,6 +474,15 @@ kernel.serial(
 
 kernel.serial('drop-in switch: prefix delegation, pods on /28s of both ENIs', (t) =>
   takeover(t, { connmark: 'nftables', config: DEFAULT_CONFIG, prefixDelegation: true }),
+);
+
+kernel.serial(
+  'drop-in switch: another veth prefix (AWS_VPC_K8S_CNI_VETHPREFIX=veth), iptables and nftables',
+  async (t) => {
+    for (const connmark of ['nftables', 'iptables'] as const) {
+      await takeover(t, { connmark, config: { ...DEFAULT_CONFIG, AWS_VPC_K8S_CNI_VETHPREFIX: 'veth' } });
+    }
+  },
 );
 
 kernel.serial('drop-in switch: SNAT excluded everywhere (0.0.0.0/0), no port randomisation (iptables)', (t) =>
