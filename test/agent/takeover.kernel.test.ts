@@ -485,6 +485,10 @@ kernel.serial(
   },
 );
 
+kernel.serial('drop-in switch: IPv6 egress (ENABLE_V6_EGRESS): forwarding, accept_ra and the FORWARD reject', (t) =>
+  takeover(t, { connmark: 'nftables', config: { ...DEFAULT_CONFIG, ENABLE_V6_EGRESS: true } }),
+);
+
 kernel.serial('drop-in switch: SNAT excluded everywhere (0.0.0.0/0), no port randomisation (iptables)', (t) =>
   takeover(t, {
     connmark: 'iptables',
