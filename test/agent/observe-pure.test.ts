@@ -12,6 +12,7 @@ import {
 import { formatBindAddress, isLoopback, parseBindAddress } from '../../src/agent/endpoint.ts';
 import { parsePodRef, snatPath } from '../../src/agent/explain.ts';
 import { checkIntrospectionBind } from '../../src/agent/introspection.ts';
+import { healthAndMetrics } from '../../src/agent/metrics.ts';
 import { poolFigures } from '../../src/agent/pool-figures.ts';
 import type { NodeFacts } from '../../src/compiler/facts.ts';
 import { testConfig } from '../../src/compiler/settings/index.ts';
@@ -212,4 +213,17 @@ test('explain: pod references and the SNAT path in words', (t) => {
   t.is(external.length, 3);
   t.regex(external[1]!, /^to 192\.168\.0\.0\/16 \(AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS\)/);
   t.regex(external[2]!, /AWS_VPC_K8S_CNI_EXTERNALSNAT=true/);
+});
+
+test('the metrics listener: probes always, /metrics only with metrics on (DISABLE_METRICS leaves the probes)', async (t) => {
+  const starting = { readiness: () => ({ ready: false, reason: 'converging the host network' }) };
+  t.like(await healthAndMetrics(starting, undefined, '/readyz'), {
+    status: 503,
+    body: 'not ready: converging the host network\n',
+  });
+  t.like(await healthAndMetrics(starting, undefined, '/healthz'), { status: 200, body: 'ok\n' });
+  t.like(await healthAndMetrics(starting, undefined, '/metrics'), { status: 404 });
+  const serving = { readiness: () => ({ ready: true, reason: 'serving' }) };
+  t.like(await healthAndMetrics(serving, undefined, '/readyz'), { status: 200, body: 'ready\n' });
+  t.like(await healthAndMetrics(serving, undefined, '/other'), { status: 404 });
 });
