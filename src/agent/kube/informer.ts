@@ -5,6 +5,7 @@
  * counted; it never reaches the agent's core.
  */
 import type { KubernetesListObject, KubernetesObject, ListWatch } from '@kubernetes/client-node';
+import { KUBERNETES_ACCESS } from './access.ts';
 import type { KubeClient } from './client.ts';
 
 export interface WatchedOptions<T extends KubernetesObject> {
@@ -53,7 +54,7 @@ export function watchResource<T extends KubernetesObject>(client: KubeClient, o:
     const ceiling = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(streak - 1, 16));
     // Full jitter in the upper half: many nodes that lost the API server together do not return together.
     const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-    o.onError(`${o.name}: ${describe(error)}`, delay);
+    o.onError(`${o.name}: ${describe(error, o.path)}`, delay);
     clearTimeout(timer);
     timer = setTimeout(restart, delay);
   };
@@ -72,11 +73,25 @@ export function watchResource<T extends KubernetesObject>(client: KubeClient, o:
   };
 }
 
-function describe(error: unknown): string {
+function describe(error: unknown, path: string): string {
   if (error instanceof Error) {
     const code =
       (error as { code?: unknown; statusCode?: unknown }).code ?? (error as { statusCode?: unknown }).statusCode;
-    return `${error.message.slice(0, 300)}${code === undefined ? '' : ` (${String(code)})`}`;
+    const text = `${error.message.slice(0, 300)}${code === undefined ? '' : ` (${String(code)})`}`;
+    return Number(code) === 403 ? `${text}; ${forbiddenHint(path)}` : text;
   }
   return String(error).slice(0, 300);
+}
+
+/**
+ * A 403 is a ClusterRole or Role that does not grant what the agent does: say exactly which grant, as
+ * manifests/rbac.yaml has it, rather than leave the operator to read the API server's audit log.
+ */
+export function forbiddenHint(path: string): string {
+  const resource = path.split('/').at(-1) ?? '';
+  const grant = KUBERNETES_ACCESS.find((a) => a.resource === resource);
+  if (grant === undefined) return 'the agent was refused a request it is not meant to make';
+  const scope = grant.namespace === undefined ? 'a ClusterRole' : `a Role in ${grant.namespace}`;
+  const names = grant.resourceNames === undefined ? '' : ` (resourceNames ${grant.resourceNames.join(', ')})`;
+  return `the agent's ServiceAccount needs ${grant.verbs.join(', ')} on ${grant.group === '' ? '' : `${grant.group}/`}${resource}${names} through ${scope}, as manifests/rbac.yaml grants`;
 }
