@@ -48,11 +48,13 @@ test('a storm beyond the burst is dropped, and the bucket refills one event per 
   t.like(later, { verb: 'patch', count: 42 }, 'the dropped occurrences are counted in the next patch');
 });
 
-test('the spam filter is per object: another pod still gets its Event', (t) => {
+test('the spam filter is per object and reason: another pod, or another reason, still gets its Event', (t) => {
   const correlator = new EventCorrelator(LIMITS);
   for (let i = 0; i < 30; i++) correlator.observe(failing, i);
+  t.is(correlator.observe(failing, 31), undefined);
   const other = correlator.observe({ ...failing, object: { ...pod, name: 'web-2', uid: 'u2' } }, 31);
   t.like(other, { verb: 'create' });
+  t.like(correlator.observe({ ...failing, reason: 'FailedIPAMSubnetExhausted' }, 31), { verb: 'create' });
 });
 
 test('more than 10 similar messages in 10 minutes are combined into one Event', (t) => {

@@ -4,7 +4,8 @@
  * 1. similar events (same object, type and reason, different messages) beyond 10 in 10 minutes are combined into one
  *    "(combined from similar events)" Event;
  * 2. an identical event is the same Event again: its count and lastTimestamp are patched;
- * 3. a spam filter per object (a token bucket, 25 burst, one token per 5 minutes) drops the rest.
+ * 3. a spam filter (a token bucket, 25 burst, one token per 5 minutes) drops the rest. It is kept per object and
+ *    reason, not per object as client-go's default key is: a node's drift repairs must not silence its ConfigRefused.
  * Pure: the recorder passes the time in and does the writing.
  */
 
@@ -108,7 +109,7 @@ export class EventCorrelator {
       seen.count += 1;
       remember(this.#seen, key, seen, this.#limits.maxKeys);
     }
-    if (!this.#allow(objectKey(spec.object), nowMs)) return undefined;
+    if (!this.#allow([objectKey(spec.object), spec.type, spec.reason].join('\0'), nowMs)) return undefined;
     if (seen !== undefined) {
       return {
         verb: 'patch',

@@ -27,6 +27,8 @@ import { shortageEvent } from './shortage-event.ts';
 
 /** The reference's annotation (ipamd AddNetwork with ANNOTATE_POD_IP): the pod's IP before the kubelet reports it. */
 export const POD_IPS_ANNOTATION = 'vpc.amazonaws.com/pod-ips';
+/** How long a stopping agent waits for its last Events to be written. */
+const FLUSH_MS = 2_000;
 
 export interface KubernetesOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -135,7 +137,7 @@ class NodeWatch {
       stop: async () => {
         unsubscribe();
         await Promise.all(this.#watches.map((w) => w.stop()));
-        await this.#recorder.flush();
+        await this.#recorder.flush(FLUSH_MS);
       },
     };
   }

@@ -53,9 +53,20 @@ export class EventRecorder {
     return { ...this.#stats };
   }
 
-  /** Resolves once every queued write has been tried. */
-  async flush(): Promise<void> {
-    while (this.#running !== undefined) await this.#running;
+  /**
+   * Resolves once every queued write has been tried, or after `withinMs`: an API server that does not answer must not
+   * hold up the agent's SIGTERM (what is left is dropped with the process).
+   */
+  async flush(withinMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, withinMs);
+    });
+    const drained = (async () => {
+      while (this.#running !== undefined) await this.#running;
+    })();
+    await Promise.race([drained, deadline]);
+    clearTimeout(timer);
   }
 
   async #drain(): Promise<void> {
