@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { currentNetns, namedNetns, Runner } from '../apply/run.ts';
 import type { Config } from '../compiler/settings/index.ts';
 import type { EffectiveValue } from '../compiler/settings/parse.ts';
-import { ImdsClient, imdsEndpoint, readIpamNode } from '../ipam/cloud/imds.ts';
+import { ImdsClient, imdsEndpoint, observationsFromImds, readIpamNode } from '../ipam/cloud/imds.ts';
 import { realClock } from '../ipam/cloud/rate.ts';
 import { LEAK_SWEEP_INTERVAL_MS, RECONCILE_INTERVAL_MS } from '../ipam/engine.ts';
 import { createNodeEngine, type NodeEngine } from '../ipam/node-engine.ts';
@@ -230,15 +230,26 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       started.push({ name: extension.name, stop: () => handle.stop() });
     }
 
-    phase = 'restoring the IPAM checkpoint and reconciling with EC2';
-    await engine.start();
-    log.info(`IPAM: ${engine.store.leases().length} pods restored from ${o.checkpointPath}`);
+    // A restart with pods in a valid checkpoint serves them on IMDS's word before EC2 answers (a throttled or slow
+    // EC2 must not keep running pods from being deleted or checked, nor the node NotReady); the first EC2 reconcile
+    // follows at once on its loop. A fresh node, or a checkpoint IMDS does not account for, starts from EC2.
+    phase = 'restoring the IPAM checkpoint';
+    const restart = await engine.startLocal(observationsFromImds(ipamNode.facts));
+    const local = restart.local;
+    if (!restart.local) {
+      log.info(`IPAM: starting from EC2: ${restart.why}`);
+      phase = 'reconciling with EC2 and restoring the IPAM checkpoint';
+      await engine.start();
+    }
+    log.info(
+      `IPAM: ${engine.store.leases().length} pods restored from ${o.checkpointPath}${local ? ' on the ENIs IMDS lists (EC2 confirms next)' : ''}`,
+    );
 
     phase = 'converging the host network';
     await host.sync();
 
     phase = 'filling the warm pool';
-    for (let i = 0; i < FILL_STEPS; i++) {
+    for (let i = 0; i < FILL_STEPS && !local; i++) {
       const done = await withHostFollowing(() => engine.step());
       if (done.length === 0) break;
     }
@@ -272,7 +283,22 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     );
 
     registerLoops(o, { node, host, loops, log, withHostFollowing, view, primaryMac: ipamNode.facts.primaryMac, imds });
+    if (local) loops.kick(LOOPS.reconcile);
     const open = server;
+    let stopping: Promise<void> | undefined;
+    const stop = async () => {
+      ready = false;
+      phase = 'stopping';
+      // No new ENI from here on, even for an ADD still waiting; then the loops and the socket end, and the
+      // checkpoint is written once more after the last request.
+      await engine.stop();
+      await loops.stop();
+      await open.close();
+      await engine.pool.persist();
+      await stopExtensions();
+      node.api.close();
+      log.info('stopped');
+    };
     return {
       socketPath,
       install,
@@ -280,14 +306,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       host,
       bus,
       view,
-      async stop() {
-        ready = false;
-        phase = 'stopping';
-        await loops.stop();
-        await open.close();
-        await stopExtensions();
-        node.api.close();
-        log.info('stopped');
+      /** Idempotent: a second call waits for the first. */
+      stop() {
+        stopping ??= stop();
+        return stopping;
       },
     };
   } catch (error) {
@@ -317,8 +339,14 @@ function registerLoops(o: AgentOptions, d: LoopDeps): void {
     for (const action of done) d.log.info(`IPAM: ${action.kind}`);
   });
   d.loops.register(LOOPS.reconcile, o.periods?.reconcileMs ?? RECONCILE_INTERVAL_MS, async () => {
+    const confirmed = engine.ec2Confirmed;
     const changes = await d.withHostFollowing(() => engine.reconcileNow());
     if (changes.length > 0) d.log.info(`EC2 reconcile: ${changes.length} changes`);
+    if (!confirmed) {
+      // The view restored from IMDS is EC2's now: the pool may grow and shrink from here on.
+      d.log.info('EC2 confirmed the restored ENIs; the warm pool runs');
+      d.loops.kick(LOOPS.warmPool);
+    }
   });
   d.loops.register(LOOPS.leakSweep, o.periods?.leakSweepMs ?? LEAK_SWEEP_INTERVAL_MS, async () => {
     // Read each run: DISABLE_LEAKED_ENI_CLEANUP may change live.

@@ -5,6 +5,7 @@
  * clock, so tests and `vpc-cni simulate` drive the loop step by step.
  */
 
+import { ipv4CidrAddresses } from '../lib/address.ts';
 import type { ShortageReason } from '../lib/shortage.ts';
 import { CheckpointError, readCheckpoint, setAside } from './checkpoint.ts';
 import type { Ec2Api } from './cloud/client.ts';
@@ -105,6 +106,8 @@ export class IpamEngine {
   /** The step in progress: concurrent callers share it, so two steps never decide on the same snapshot. */
   #stepping: Promise<Action[]> | undefined;
   #pausing: Promise<void> | undefined;
+  #ec2Confirmed = true;
+  #stopping = false;
   /** Swapped whole by a live configuration change; each step decides on the one current when it starts. */
   #policy: WarmPoolPolicy;
 
@@ -145,9 +148,7 @@ export class IpamEngine {
   /** Learns the ENIs from EC2, then restores the checkpoint (or recovers), then persists the result. */
   async start(): Promise<void> {
     const observed = await this.#o.allocator.describeNode();
-    const primary = observed.find((e) => e.id === this.#o.primaryEniId);
-    if (primary === undefined) throw new Error(`primary ENI ${this.#o.primaryEniId} is not attached according to EC2`);
-    this.#state = { ...this.#state, primaryGroups: primary.securityGroups };
+    this.#confirm(observed);
     this.#applyReconcile(reconcile([], observed));
     this.#state = { ...this.#state, lastReconcileAt: this.#now() };
     try {
@@ -158,6 +159,56 @@ export class IpamEngine {
     }
     await this.pool.persist();
     this.#state = { ...this.#state, ready: true };
+  }
+
+  /**
+   * Restarts without EC2: the ENIs as IMDS lists them (`observed`, from `observationsFromImds`) and the checkpoint's
+   * owners on them, so existing pods are served (DEL, CHECK, an ADD on a free address IMDS lists) before the first
+   * EC2 call returns. Only when the checkpoint is valid, holds pods and every one of its addresses is on an ENI IMDS
+   * lists; otherwise nothing changes and it says why not (`start()` then does the EC2-first start, which can recover
+   * or quarantine). Until `reconcileNow()` has seen EC2 once, `step()` decides nothing: no ENI is attached, no
+   * address bought or given back on a view EC2 has not confirmed.
+   */
+  async startLocal(
+    observed: readonly EniObservation[],
+  ): Promise<{ readonly local: true } | { readonly local: false; readonly why: string }> {
+    let entries: Awaited<ReturnType<typeof readCheckpoint>>;
+    try {
+      entries = await readCheckpoint(this.#o.checkpointPath);
+    } catch (error) {
+      if (error instanceof CheckpointError) return { local: false, why: 'the checkpoint is refused' };
+      throw error;
+    }
+    if (entries.length === 0) return { local: false, why: 'no pods in the checkpoint' };
+    const held = new Set(observed.flatMap((e) => observedCidrs(e).flatMap((c) => ipv4CidrAddresses(c.cidr))));
+    const unlisted = entries.filter((e) => !held.has(e.ip)).map((e) => e.ip);
+    if (unlisted.length > 0) return { local: false, why: `IMDS does not list ${unlisted.slice(0, 5).join(', ')}` };
+    if (!observed.some((e) => e.id === this.#o.primaryEniId))
+      return { local: false, why: 'IMDS lacks the primary ENI' };
+    this.#ec2Confirmed = false;
+    this.#applyReconcile(reconcile([], observed));
+    this.#restore(entries, 'checkpoint');
+    await this.pool.persist();
+    this.#state = { ...this.#state, ready: true };
+    return { local: true };
+  }
+
+  /** Whether EC2 has been read since start (always, after `start()`; after `startLocal`, once a reconcile succeeded). */
+  get ec2Confirmed(): boolean {
+    return this.#ec2Confirmed;
+  }
+
+  /** What only EC2 knows of the node's ENIs: the primary's security groups (for new ENIs) and each attachment id. */
+  #confirm(observed: readonly EniObservation[]): void {
+    const primary = observed.find((e) => e.id === this.#o.primaryEniId);
+    if (primary === undefined) throw new Error(`primary ENI ${this.#o.primaryEniId} is not attached according to EC2`);
+    this.#state = { ...this.#state, primaryGroups: primary.securityGroups };
+    for (const eni of observed) {
+      if (this.store.eni(eni.id) !== undefined) {
+        this.#state = withHandle(this.#state, eni.id, { attachmentId: eni.attachmentId, mac: eni.mac });
+      }
+    }
+    this.#ec2Confirmed = true;
   }
 
   #restore(entries: ReadonlyArray<Omit<Lease, 'eniId' | 'deviceNumber' | 'cidr'>>, source: string): void {
@@ -269,7 +320,19 @@ export class IpamEngine {
     return this.#stepping;
   }
 
+  /**
+   * Shutting down (SIGTERM): no step decides anything from now on (no ENI attached, no address bought or given back,
+   * even for an ADD still waiting), the step in progress ends, and the checkpoint is written once more. ADD and DEL
+   * on the addresses held still work, so a DEL racing the shutdown is not lost.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#stepping?.catch(() => undefined);
+    await this.pool.persist();
+  }
+
   async #step(): Promise<Action[]> {
+    if (!this.#ec2Confirmed || this.#stopping) return [];
     try {
       if ((this.#o.reconcileInStep ?? true) && reconcileDue(this.#state, this.#now())) await this.reconcileNow();
       await this.#o.allocator.retryPendingDeletes();
@@ -345,6 +408,7 @@ export class IpamEngine {
 
   async reconcileNow(): Promise<ReconcileChange[]> {
     const observed = await this.#o.allocator.describeNode();
+    if (!this.#ec2Confirmed) this.#confirm(observed);
     const held: HeldEni[] = this.store.eniIds().map((id) => ({
       id,
       cidrs: this.store.cidrs(id).map((c) => ({

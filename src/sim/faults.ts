@@ -33,6 +33,8 @@ export class Faults {
   readonly #rules: Rule[] = [];
   readonly #events = new EventEmitter();
   imdsDelayMs = 0;
+  #ec2Gate: { readonly gate: Promise<void>; readonly release: () => void } | undefined;
+  #ec2HeldCount = 0;
 
   /** Fails the `nth` call of `action` from now on (1 = the next call); each rule fires once. */
   failNth(action: string, nth = 1, error: InjectedError = INTERNAL_ERROR): void {
@@ -43,6 +45,40 @@ export class Faults {
   /** The next `AttachNetworkInterface` after a successful `CreateNetworkInterface` fails. */
   failAttachAfterCreate(error: InjectedError = INTERNAL_ERROR): void {
     this.#rules.push({ action: 'AttachNetworkInterface', skip: 0, armedBy: 'CreateNetworkInterface', error });
+  }
+
+  /**
+   * Holds every EC2 request (after authentication and throttling, before it runs) until `releaseEc2()`: an EC2 that
+   * does not answer yet, to show what the agent does without it. `ec2Held` counts the requests waiting now.
+   */
+  holdEc2(): void {
+    if (this.#ec2Gate !== undefined) return;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#ec2Gate = { gate, release };
+  }
+
+  releaseEc2(): void {
+    this.#ec2Gate?.release();
+    this.#ec2Gate = undefined;
+  }
+
+  get ec2Held(): number {
+    return this.#ec2HeldCount;
+  }
+
+  /** Called by the EC2 server before running an action: resolves once EC2 is not held. */
+  async ec2Turn(): Promise<void> {
+    const held = this.#ec2Gate;
+    if (held === undefined) return;
+    this.#ec2HeldCount++;
+    try {
+      await held.gate;
+    } finally {
+      this.#ec2HeldCount--;
+    }
   }
 
   /** IMDS answers every request this much later (0 restores it). */
@@ -67,6 +103,7 @@ export class Faults {
   clear(): void {
     this.#rules.length = 0;
     this.imdsDelayMs = 0;
+    this.releaseEc2();
   }
 
   /** Called by the EC2 server before running `action`: the error to answer, if a rule fires. */

@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type NodeFacts, type NodeFactsInput, parseNodeFacts, primaryEni } from '../../compiler/facts.ts';
+import type { EniObservation } from './ec2.ts';
 
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 /** The standard AWS SDK variable for the IMDS endpoint. */
@@ -277,4 +278,26 @@ export async function readIpamNode(client: ImdsClient): Promise<IpamNode> {
     );
   }
   return { facts, vpcId, primaryEniId: primary.interfaceId, primarySubnetId: primary.subnetId };
+}
+
+/**
+ * The node's ENIs as IMDS lists them, in EC2's shape, for a restart that serves existing pods before EC2 answers
+ * (`IpamEngine.startLocal`). IMDS lists an ENI's primary address first in `local-ipv4s`; what IMDS does not know (the
+ * attachment id, security groups, tags) stays empty until the first EC2 reconcile fills it in.
+ */
+export function observationsFromImds(facts: NodeFacts): EniObservation[] {
+  return facts.enis
+    .map((e) => ({
+      id: e.interfaceId,
+      deviceNumber: e.deviceNumber,
+      attachmentId: '',
+      mac: e.mac,
+      subnetId: e.subnetId,
+      primaryIp: e.localIpv4s[0] ?? '',
+      secondaryIps: e.localIpv4s.slice(1),
+      prefixes: e.ipv4Prefixes,
+      securityGroups: [],
+      tags: {},
+    }))
+    .sort((a, b) => a.deviceNumber - b.deviceNumber);
 }

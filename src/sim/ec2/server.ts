@@ -99,6 +99,7 @@ async function execute(options: Ec2ServerOptions, request: IncomingMessage, para
   if (!options.throttle.take(action.throttle(params))) {
     throw new Ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503);
   }
+  await options.faults.ec2Turn();
   const injected = options.faults.take(action.name);
   if (injected !== undefined) {
     throw new Ec2Error(injected.code, injected.message ?? `injected fault on ${action.name}`, injected.status ?? 400);
