@@ -34,11 +34,29 @@ export function createKubeClient(kubeconfigPath: string | undefined): KubeClient
   const config = new KubeConfig();
   if (kubeconfigPath === undefined) config.loadFromCluster();
   else config.loadFromFile(kubeconfigPath);
-  const watch = new Watch(config);
+  const watch = neverRejecting(new Watch(config));
   return {
     core: config.makeApiClient(CoreV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
     listWatch: (path, list, fieldSelector) => new ListWatch(path, watch, list, false, undefined, fieldSelector),
     mergePatch: setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   };
+}
+
+/**
+ * ListWatch calls `watch()` from its own completion callback without catching: a watch that cannot even be sent
+ * (credentials that cannot be read, say) would be an unhandled rejection, which ends a Node process. Reported as the
+ * watch's end instead, it reaches the ListWatch's error callback and the backoff in informer.ts.
+ */
+function neverRejecting(watch: Watch): Watch {
+  const safe = Object.create(watch) as Watch;
+  safe.watch = async (path, queryParams, callback, done) => {
+    try {
+      return await watch.watch(path, queryParams, callback, done);
+    } catch (error) {
+      done(error);
+      return new AbortController();
+    }
+  };
+  return safe;
 }

@@ -55,6 +55,7 @@ class NodeWatch {
   #capacity: CapacityFinding | undefined;
   #eniConfig: { readonly name: string; readonly spec: string | undefined } | undefined;
   #eniConfigs: readonly KubernetesObject[] = [];
+  #stopped = false;
   /** Addresses this agent wrote into pods' annotations, to clear them on DEL as the reference does. */
   readonly #annotated = new Map<string, string>();
 
@@ -112,7 +113,8 @@ class NodeWatch {
           fieldSelector: `metadata.name=${CONFIGMAP_NAME}`,
         }),
       onChange: (objects) => {
-        void configMap.consider(objects[0]).then(() => this.#publishCapacity());
+        // A stopping agent takes no new configuration.
+        if (!this.#stopped) void configMap.consider(objects[0]).then(() => this.#publishCapacity());
       },
       onError,
     });
@@ -135,6 +137,7 @@ class NodeWatch {
     const unsubscribe = this.#view.bus.subscribe((event) => this.#onAgentEvent(event));
     return {
       stop: async () => {
+        this.#stopped = true;
         unsubscribe();
         await Promise.all(this.#watches.map((w) => w.stop()));
         await this.#recorder.flush(FLUSH_MS);
