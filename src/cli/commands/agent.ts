@@ -29,8 +29,10 @@ export const agentCommand: Command = {
 Runs the node agent (what aws-node's ipamd and entrypoint do): reads the configuration (as \`validate\` does) and
 the node from IMDSv2, starts the IPAM engine (EC2 view, checkpoint restore), applies the host plan with the
 checkpoint's pods, fills the warm pool, opens the plugin's socket DIR/agent.sock (mode 0600), and only then
-installs the aws-cni plugin and 10-aws.conflist, so the node takes pods only once it can serve them. Then it keeps
-the warm pool every 5 s and converges the host network again whenever an ENI is attached or freed.
+installs the aws-cni plugin and 10-aws.conflist, so the node takes pods only once it can serve them. A restart with
+pods in a valid checkpoint serves them on IMDS's view of the ENIs before EC2 answers, then reconciles with EC2.
+Then its loops run, each with jitter and backoff: the warm pool (5 s, and on each ADD/DEL), the EC2 reconcile (60 s),
+the leaked-ENI sweep (hourly), VPC CIDR changes (60 s); the host network converges again when an ENI comes or goes.
 
 Endpoints come from the standard variables: AWS_EC2_METADATA_SERVICE_ENDPOINT (IMDS), AWS_ENDPOINT_URL_EC2 (EC2;
 credentials from the SDK's chain), KUBECONFIG or the pod's service account (custom networking's ENIConfig; and, when either is there, the node's
