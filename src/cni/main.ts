@@ -26,8 +26,24 @@ async function run(command: Command, stdin: string): Promise<unknown> {
   return runCommand(command, process.env, stdin);
 }
 
+let answered = false;
+/** Exactly one result or error object reaches stdout, whatever fails. */
+function answer(line: string): void {
+  if (answered) return;
+  answered = true;
+  process.stdout.write(line);
+}
+
 async function main(): Promise<number> {
   let stdin = '';
+  // A failure outside the command's own promise chain (an event emitter's 'error') still ends in an error object,
+  // not a bare stack trace the runtime cannot parse.
+  process.on('uncaughtException', (error) => {
+    answer(
+      `${JSON.stringify(errorObject(versionOf(stdin), new CniError(ErrorCode.ioFailure, `aws-cni failed unexpectedly: ${String(error).slice(0, 512)}`)))}\n`,
+    );
+    process.exitCode = 1;
+  });
   try {
     const raw = process.env.CNI_COMMAND;
     if (raw === undefined || !isCommand(raw)) {
@@ -38,14 +54,14 @@ async function main(): Promise<number> {
     }
     stdin = await readInput(process.stdin, MAX_STDIN_BYTES);
     const out = await run(raw, stdin);
-    if (out !== undefined) process.stdout.write(`${JSON.stringify(out)}\n`);
+    if (out !== undefined) answer(`${JSON.stringify(out)}\n`);
     return 0;
   } catch (error) {
     const cni =
       error instanceof CniError
         ? error
         : new CniError(ErrorCode.ioFailure, `aws-cni failed unexpectedly: ${String(error).slice(0, 512)}`);
-    process.stdout.write(`${JSON.stringify(errorObject(versionOf(stdin), cni))}\n`);
+    answer(`${JSON.stringify(errorObject(versionOf(stdin), cni))}\n`);
     return 1;
   }
 }

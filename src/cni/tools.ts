@@ -53,7 +53,7 @@ const MAX_OUTPUT = 4 * 1024 * 1024;
 
 export function run(file: string, args: readonly string[], input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: {}, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
@@ -61,8 +61,8 @@ export function run(file: string, args: readonly string[], input?: string): Prom
       size += chunk.length;
       if (size <= MAX_OUTPUT) into.push(chunk);
     };
-    child.stdout.on('data', collect(out));
-    child.stderr.on('data', collect(err));
+    child.stdout?.on('data', collect(out));
+    child.stderr?.on('data', collect(err));
     child.on('error', (e) => reject(new CniError(ErrorCode.ioFailure, `cannot run ${file}: ${e.message}`)));
     child.on('close', (code) =>
       resolve({
@@ -71,6 +71,11 @@ export function run(file: string, args: readonly string[], input?: string): Prom
         stderr: Buffer.concat(err).toString('utf8'),
       }),
     );
-    child.stdin.end(input ?? '');
+    if (child.stdin !== null) {
+      // A tool that exits before reading all of its input (ip on a failed batch line) makes our write fail with EPIPE;
+      // its exit status already says what went wrong, and an unhandled 'error' here would crash the plugin mid-ADD.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
   });
 }

@@ -66,7 +66,14 @@ async function runPlugin(
     JSON.stringify(conf),
   );
   const reply = JSON.parse(result.stdout || '{}') as { ips?: Array<{ address: string }>; code?: number; msg?: string };
-  if (result.exitCode !== 0) throw new Error(`aws-cni ${command} ${pod.name}: error ${reply.code}: ${reply.msg}`);
+  if (result.exitCode !== 0) {
+    // No error object on stdout means the plugin died (a signal, a crash): its stderr is then the only witness.
+    const why =
+      reply.code === undefined
+        ? `exit ${result.exitCode}, stderr: ${result.stderr.slice(-500)}`
+        : `error ${reply.code}: ${reply.msg}`;
+    throw new Error(`aws-cni ${command} ${pod.name}: ${why}`);
+  }
   return reply;
 }
 
