@@ -33,6 +33,8 @@ import type { AgentExtension, AgentView, NodeDemand, ReconfigureResult } from '.
 export const LOOP_MS = 5_000;
 /** How often the VPC's CIDRs are read from IMDS (a CIDR associated with the VPC must reach the SNAT exclusions). */
 export const VPC_CIDR_LOOP_MS = 60_000;
+/** The first retry of a failed EC2 reconcile. */
+const RECONCILE_RETRY_MS = 5_000;
 /** How long an ADD waits for the pool to grow; the plugin gives the agent 30 s in all. */
 const ADD_WAIT_MS = 15_000;
 /** How long an ADD waits for a just-attached ENI to appear on the host. */
@@ -338,16 +340,24 @@ function registerLoops(o: AgentOptions, d: LoopDeps): void {
     const done = await d.withHostFollowing(() => engine.step());
     for (const action of done) d.log.info(`IPAM: ${action.kind}`);
   });
-  d.loops.register(LOOPS.reconcile, o.periods?.reconcileMs ?? RECONCILE_INTERVAL_MS, async () => {
-    const confirmed = engine.ec2Confirmed;
-    const changes = await d.withHostFollowing(() => engine.reconcileNow());
-    if (changes.length > 0) d.log.info(`EC2 reconcile: ${changes.length} changes`);
-    if (!confirmed) {
-      // The view restored from IMDS is EC2's now: the pool may grow and shrink from here on.
-      d.log.info('EC2 confirmed the restored ENIs; the warm pool runs');
-      d.loops.kick(LOOPS.warmPool);
-    }
-  });
+  const reconcileMs = o.periods?.reconcileMs ?? RECONCILE_INTERVAL_MS;
+  d.loops.register(
+    LOOPS.reconcile,
+    reconcileMs,
+    async () => {
+      const confirmed = engine.ec2Confirmed;
+      const changes = await d.withHostFollowing(() => engine.reconcileNow());
+      if (changes.length > 0) d.log.info(`EC2 reconcile: ${changes.length} changes`);
+      if (!confirmed) {
+        // The view restored from IMDS is EC2's now: the pool may grow and shrink from here on.
+        d.log.info('EC2 confirmed the restored ENIs; the warm pool runs');
+        d.loops.kick(LOOPS.warmPool);
+      }
+    },
+    // A failed reconcile leaves the pool deciding on an old view (after a restart, on none: it cannot grow): retry in
+    // seconds, not a period later.
+    { retryMs: Math.min(RECONCILE_RETRY_MS, reconcileMs) },
+  );
   d.loops.register(LOOPS.leakSweep, o.periods?.leakSweepMs ?? LEAK_SWEEP_INTERVAL_MS, async () => {
     // Read each run: DISABLE_LEAKED_ENI_CLEANUP may change live.
     if (d.view.config().DISABLE_LEAKED_ENI_CLEANUP) return;

@@ -37,6 +37,7 @@ interface Loop {
   readonly periodMs: number;
   readonly fn: () => Promise<void>;
   readonly jitter: number;
+  readonly retryMs: number;
   readonly maxBackoffMs: number;
   runs: number;
   failures: number;
@@ -72,6 +73,7 @@ export class LoopScheduler {
       periodMs,
       fn,
       jitter: options.jitter ?? DEFAULT_JITTER,
+      retryMs: options.retryMs ?? periodMs,
       maxBackoffMs: Math.max(options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, periodMs),
       runs: 0,
       failures: 0,
@@ -166,9 +168,10 @@ export class LoopScheduler {
     });
   }
 
-  /** The next delay: the period, doubled per consecutive failure up to the bound, jittered. */
+  /** The next delay: the period, or after failures the retry delay doubled per failure up to the bound; jittered. */
   #delay(loop: Loop): number {
-    const base = Math.min(loop.periodMs * 2 ** loop.consecutiveFailures, loop.maxBackoffMs);
+    const n = loop.consecutiveFailures;
+    const base = n === 0 ? loop.periodMs : Math.min(loop.retryMs * 2 ** (n - 1), loop.maxBackoffMs);
     return Math.max(Math.round(base * (1 + loop.jitter * (2 * this.#random() - 1))), 0);
   }
 }

@@ -25,6 +25,8 @@ export interface LoopStatus {
 export interface LoopOptions {
   /** ± this fraction of each delay, at random (default 0.1). */
   readonly jitter?: number;
+  /** The first retry after a failure, doubled per consecutive failure (default: the period). */
+  readonly retryMs?: number;
   /** The longest a failing loop waits (default: 5 min, or its period when that is longer). */
   readonly maxBackoffMs?: number;
   /** Before the first run (default: one period). */

@@ -95,3 +95,30 @@ test('the EC2 client reports every attempt: action, latency, and the error code 
   );
   for (const c of calls) t.true(c.ms >= 0);
 });
+
+test('an EC2 that never answers fails the call at the request timeout instead of holding its caller', async (t) => {
+  const sims = await startSimulators({ instanceType: 't3.medium', throttle: false });
+  t.teardown(() => sims.close());
+  const calls: Ec2Call[] = [];
+  const api = new Ec2Api({
+    endpoint: sims.ec2Url,
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
+    bucket: { ratePerSecond: 100, burst: 100 },
+    backoff: { baseMs: 1, maxMs: 5 },
+    maxAttempts: 1,
+    clock: realClock,
+    requestTimeoutMs: 300,
+    onCall: (call) => calls.push(call),
+  });
+  t.teardown(() => api.close());
+  sims.faults.holdEc2();
+  t.teardown(() => sims.faults.releaseEc2());
+  await t.throwsAsync(api.send(new DescribeNetworkInterfacesCommand({})), { message: /DescribeNetworkInterfaces/ });
+  t.is(sims.faults.ec2Held, 1, 'the simulator still holds the request the client gave up on');
+  t.deepEqual(
+    calls.map((c) => c.action),
+    ['DescribeNetworkInterfaces'],
+  );
+  t.truthy(calls[0]?.error);
+});

@@ -92,7 +92,7 @@ test('a failing loop backs off exponentially up to its bound, never throws, and 
     await timers.advance(at - timers.now());
     next.push(scheduler.statuses()[0]!.nextAtMs! - timers.now());
   }
-  t.deepEqual(next, [2_000, 4_000, 8_000, 8_000, 8_000, 8_000]);
+  t.deepEqual(next, [1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
   t.like(scheduler.statuses()[0], { failures: 6, consecutiveFailures: 6, lastError: 'RequestLimitExceeded' });
   t.like(events.at(-1), { kind: 'loop-failed', loop: 'reconcile', consecutive: 6 });
   fail = false;
@@ -139,10 +139,26 @@ test("a kick does not cut a failing loop's backoff", async (t) => {
   await timers.advance(0);
   t.is(runs, 1);
   scheduler.kick('reconcile');
-  await timers.advance(1_999);
+  await timers.advance(999);
   t.is(runs, 1);
   await timers.advance(1);
   t.is(runs, 2);
+});
+
+test('a slow loop can retry sooner than its period after a failure', async (t) => {
+  const { timers, scheduler } = setUp();
+  scheduler.register(
+    'sweep',
+    3_600_000,
+    async () => {
+      throw new Error('EC2 down');
+    },
+    { firstRunMs: 0, retryMs: 60_000 },
+  );
+  await timers.advance(0);
+  t.is(scheduler.statuses()[0]!.nextAtMs, 60_000);
+  await timers.advance(60_000);
+  t.is(scheduler.statuses()[0]!.nextAtMs, 180_000, 'then doubled');
 });
 
 test('stop waits for the run in progress and starts none after', async (t) => {

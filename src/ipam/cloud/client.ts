@@ -19,6 +19,11 @@ export interface Ec2Options {
   readonly maxAttempts: number;
   readonly clock: Clock;
   readonly random?: () => number;
+  /**
+   * Abandon an attempt after this long (default 10 s): an EC2 that never answers (a black-holed route) must fail the
+   * call, so the loop that made it backs off and an ADD waiting on the pool is not held past its own bound.
+   */
+  readonly requestTimeoutMs?: number;
   /** Told of every attempt as it ends (the agent's metrics: EC2 latency and errors); must not throw. */
   readonly onCall?: (call: Ec2Call) => void;
 }
@@ -66,6 +71,11 @@ export class Ec2Api {
     this.#client = new EC2Client({
       region: options.region,
       maxAttempts: 1,
+      requestHandler: {
+        connectionTimeout: 5_000,
+        requestTimeout: options.requestTimeoutMs ?? 10_000,
+        throwOnRequestTimeout: true,
+      },
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     });
