@@ -50,6 +50,7 @@ kernel('the view: extensions start before readiness; reconfigure and setDemand a
     't3.medium',
     { WARM_IP_TARGET: '8' },
     {
+      periods: { vpcCidrsMs: 500 },
       extensions: [
         {
           name: 'recorder',
@@ -97,11 +98,18 @@ kernel('the view: extensions start before readiness; reconfigure and setDemand a
     events.find((e) => e.kind === 'config-changed'),
     { applied: result.applied, pendingRecycle: ['POD_MTU'] },
   );
-  const nat = await execa('/usr/sbin/ip', ['netns', 'exec', b.nodeNs, '/usr/sbin/iptables-save', '-t', 'nat'], {
-    env: {},
-    extendEnv: false,
-  });
-  t.regex(nat.stdout, /-d 10\.99\.0\.0\/16/);
+  const nat = async () =>
+    (
+      await execa('/usr/sbin/ip', ['netns', 'exec', b.nodeNs, '/usr/sbin/iptables-save', '-t', 'nat'], {
+        env: {},
+        extendEnv: false,
+      })
+    ).stdout;
+  t.regex(await nat(), /-d 10\.99\.0\.0\/16/);
+  t.notRegex(await nat(), /-d 10\.50\.0\.0\/16/);
+  // A CIDR associated with the VPC while the agent runs: the VPC CIDR loop sees it in IMDS and the SNAT exclusions follow.
+  b.sims.model.associateVpcCidr('10.50.0.0/16');
+  await until('the new VPC CIDR is excluded from SNAT', async () => /-d 10\.50\.0\.0\/16/.test(await nat()));
   await until('the pool shrinks to WARM_IP_TARGET=2', () => free(view) === 2);
   t.is((await b.agent.host.sync()).changes, 0, 'the host carries the new plan whole');
 

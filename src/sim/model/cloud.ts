@@ -50,7 +50,7 @@ export class Cloud {
   readonly region: string;
   readonly accountId: string;
   readonly vpcId: string;
-  readonly vpcCidrs: readonly string[];
+  #vpcCidrs: readonly string[];
   readonly vpcIpv6Cidr: string | undefined;
   readonly subnets = new Map<string, Subnet>();
   readonly securityGroups = new Map<string, SecurityGroup>();
@@ -59,12 +59,26 @@ export class Cloud {
   readonly #ids = new IdSource();
   readonly #listeners = new Set<() => void>();
 
+  get vpcCidrs(): readonly string[] {
+    return this.#vpcCidrs;
+  }
+
+  /** AssociateVpcCidrBlock: a secondary IPv4 CIDR joins the VPC (IMDS lists it under every ENI's vpc-ipv4-cidr-blocks). */
+  associateVpcCidr(text: string): void {
+    const cidr = parseIpv4Network(text) ?? fail(`The CIDR '${text}' is invalid.`);
+    for (const other of this.#vpcCidrs) {
+      if (ipv4CidrsOverlap(parseIpv4Network(other)!, cidr)) fail(`The CIDR '${text}' overlaps the VPC CIDR ${other}.`);
+    }
+    this.#vpcCidrs = [...this.#vpcCidrs, text];
+    this.#changed();
+  }
+
   constructor(region: string, accountId: string, vpc: VpcSpec) {
     this.region = region;
     this.accountId = accountId;
     this.vpcId = this.#ids.next('vpc');
     const cidrs = vpc.cidrs.map((text) => parseIpv4Network(text) ?? fail(`The VPC CIDR '${text}' is invalid.`));
-    this.vpcCidrs = vpc.cidrs;
+    this.#vpcCidrs = vpc.cidrs;
     this.vpcIpv6Cidr = vpc.ipv6Cidr;
     for (const spec of vpc.subnets) {
       const subnet = new Subnet(this.#ids.next('subnet'), this.vpcId, spec);
