@@ -2,118 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { NETWORK_NAME } from '../../src/agent/conflist.ts';
-import { createLog } from '../../src/agent/log.ts';
-import { testConfig } from '../../src/compiler/settings/index.ts';
 import { call } from '../../src/ipc/client.ts';
 import { hostVethName } from '../../src/lib/pod-wiring.ts';
-import { type Simulators, startSimulators } from '../../src/sim/index.ts';
-import { AddResult, CniErrorObject, type CniRuntime, canBuildCniRuntime, cniRuntime } from '../helpers/cni-runtime.ts';
+import { startSimulators } from '../../src/sim/index.ts';
+import { CniErrorObject, canBuildCniRuntime, cniRuntime } from '../helpers/cni-runtime.ts';
 import { testNeeding } from '../helpers/needs.ts';
 import { canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
 import { TEST_SEA_CACHE } from '../helpers/plugin.ts';
+import { addressOf, bed, nodeIp, pings } from './support.ts';
 
-// The whole pod path in the kernel: the simulators lay a node out in namespaces, the agent serves it (real EC2 and
-// IMDS clients against the simulators, host plan applied in the node's namespace), and the installed single-executable
-// plugin is driven through libcni inside the node namespace, as a container runtime on the host would.
+// The whole pod path in the kernel, set up by ./support.ts (the simulators' node in namespaces, the agent in the node
+// namespace, the installed single-executable plugin driven through libcni).
 const BIN = new URL('../../bin/vpc-cni.js', import.meta.url).pathname;
 
 const kernel = testNeeding(
   canCreateNetns && (await canBuildCniRuntime()),
   'needs root for namespaces and golang-go + golang-github-appc-cni-dev for the libcni runtime',
 );
-
-interface Bed {
-  readonly sims: Simulators;
-  readonly agent: Agent;
-  readonly runtime: CniRuntime;
-  readonly nodeNs: string;
-  readonly stateDir: string;
-  readonly logs: string[];
-  pod(t: ExecutionContext, name: string): Promise<Pod>;
-}
-
-interface Pod {
-  readonly ns: TestNetns;
-  readonly attachment: { containerId: string; netns: string; podName: string; podNamespace: string };
-}
-
-async function bed(t: ExecutionContext, instanceType: string, env: Record<string, string> = {}): Promise<Bed> {
-  const nodeNs = `vc-agent-${randomBytes(4).toString('hex')}`;
-  const sims = await startSimulators({ instanceType, profile: 'fast', throttle: false, nodeNetns: nodeNs });
-  t.teardown(() => sims.close());
-  const dir = await mkdtemp(join(tmpdir(), 'vc-agent-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const [bin, conf, state, cache] = ['bin', 'conf', 'state', 'cache'].map((d) => join(dir, d)) as [
-    string,
-    string,
-    string,
-    string,
-  ];
-  await Promise.all([bin, conf, state, cache].map((d) => mkdir(d)));
-  const logs: string[] = [];
-  const agent = await startAgent({
-    config: testConfig(env),
-    env: {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: sims.nodeName,
-    },
-    netns: nodeNs,
-    stateDir: state,
-    checkpointPath: join(state, 'ipam.json'),
-    cniBinDir: bin,
-    cniConfDir: conf,
-    executable: { cacheDir: TEST_SEA_CACHE },
-    log: createLog((line) => logs.push(line), 'text', 'debug'),
-    loopMs: 1_000,
-  });
-  t.teardown(() => agent.stop());
-  t.teardown(() => {
-    if (!t.passed) t.log(logs.join(''));
-  });
-  const runtime = await cniRuntime({
-    confDir: conf,
-    network: NETWORK_NAME,
-    binDirs: [bin],
-    cacheDir: cache,
-    nodeNetns: nodeNs,
-  });
-  return {
-    sims,
-    agent,
-    runtime,
-    nodeNs,
-    stateDir: state,
-    logs,
-    async pod(tt, name) {
-      const ns = await createNetns(tt, 'agp');
-      return {
-        ns,
-        attachment: {
-          containerId: `c${randomBytes(8).toString('hex')}`,
-          netns: ns.path,
-          podName: name,
-          podNamespace: 'default',
-        },
-      };
-    },
-  };
-}
-
-async function pings(from: TestNetns, to: string): Promise<boolean> {
-  const r = await execa('/usr/sbin/ip', ['netns', 'exec', from.name, '/usr/bin/ping', '-c1', '-W2', to], {
-    reject: false,
-    env: {},
-    extendEnv: false,
-  });
-  return r.exitCode === 0;
-}
 
 /** The source address a TCP connection from `from` shows at `peer` (a one-shot listener in the peer's namespace). */
 async function sourceSeenBy(peerNs: string, peer: string, from: TestNetns): Promise<string> {
@@ -128,15 +35,6 @@ async function sourceSeenBy(peerNs: string, peer: string, from: TestNetns): Prom
   const connect = `import socket\nsocket.create_connection(('${peer}', ${port}), timeout=5).close()`;
   await from.exec('/usr/bin/python3', ['-c', connect]);
   return (await listener).stdout.split('\n').at(-1)!.trim();
-}
-
-function addressOf(reply: Awaited<ReturnType<CniRuntime['add']>>): string {
-  if (!reply.ok) throw new Error(`ADD failed: ${reply.error.code} ${reply.error.msg}`);
-  return AddResult.parse(reply.result).ips[0]!.address.split('/')[0]!;
-}
-
-async function nodeIp(nodeNs: string, args: readonly string[]): Promise<string> {
-  return (await execa('/usr/sbin/ip', ['-n', nodeNs, ...args], { env: {}, extendEnv: false })).stdout;
 }
 
 kernel(
