@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 
 /**
  * The only way `src/apply` touches the kernel. A Runner is bound to one network namespace for its whole life
@@ -52,6 +52,17 @@ export interface RunOptions {
   readonly okExitCodes?: readonly number[];
 }
 
+const WATCH_OPTIONS = {
+  buffer: false,
+  reject: false,
+  stdin: 'ignore',
+  stderr: 'ignore',
+  env: { PATH: SYSTEM_PATH },
+} as const;
+
+/** A process started by `Runner.watch`: its stdout is a stream, its promise settles when it exits. */
+export type Watched = ResultPromise<typeof WATCH_OPTIONS>;
+
 export class Runner {
   readonly netns: Netns;
   #spawns = 0;
@@ -75,8 +86,21 @@ export class Runner {
 
   /** Any other tool, entered into the namespace with `nsenter --net=PATH` when it is not the current one. */
   inNetns(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    if (this.netns.kind === 'current') return this.run(file, args, options);
-    return this.run('nsenter', [`--net=${this.netns.path}`, file, ...args], options);
+    return this.run(...this.#entered(file, args), options);
+  }
+
+  /**
+   * A long-lived tool in the namespace (`ip monitor`, `nft monitor`) whose output the caller reads as it comes;
+   * never rejects (the caller sees the exit and decides), and the caller kills it.
+   */
+  watch(file: string, args: readonly string[]): Watched {
+    this.#spawns++;
+    return execa(...this.#entered(file, args), WATCH_OPTIONS);
+  }
+
+  #entered(file: string, args: readonly string[]): [string, readonly string[]] {
+    if (this.netns.kind === 'current') return [file, args];
+    return ['nsenter', [`--net=${this.netns.path}`, file, ...args]];
   }
 
   /**
