@@ -20,6 +20,7 @@ import { createNodeEngine, type NodeEngine } from '../ipam/node-engine.ts';
 import { type IpcServer, serve } from '../ipc/server.ts';
 import { AgentBus } from './bus.ts';
 import { netconfFromConfig } from './conflist.ts';
+import { type DriftRepair, type DriftRepairOptions, driftRepair } from './drift.ts';
 import { createHandler } from './handlers.ts';
 import { HostNetwork } from './host-network.ts';
 import { type InstallReport, installCni } from './install-cni.ts';
@@ -71,6 +72,8 @@ export interface AgentOptions {
   readonly lockDir?: string;
   /** Started once the engine exists, in order; stopped in reverse order by `stop()` or a failed start. */
   readonly extensions?: readonly AgentExtension[];
+  /** The host-plan drift repair's period and whether it watches kernel events (tests and the bench change them). */
+  readonly drift?: DriftRepairOptions;
 }
 
 export interface Agent {
@@ -81,6 +84,8 @@ export interface Agent {
   /** What happens in the agent, for its logs, metrics and Events. */
   readonly bus: AgentBus;
   readonly view: AgentView;
+  /** The host-plan drift repair, always running (its kernel monitors). */
+  readonly drift: DriftRepair;
   /** Stops taking work, lets the runs in progress end and closes the socket; the checkpoint is already on disk. */
   stop(): Promise<void>;
 }
@@ -213,6 +218,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     kickLoop: (name) => loops.kick(name),
   };
 
+  const drift = driftRepair({ log, ...o.drift });
   const started: Array<{ name: string; stop(): Promise<void> }> = [];
   const stopExtensions = async () => {
     for (const ext of started.toReversed()) {
@@ -226,7 +232,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
   let server: IpcServer | undefined;
   try {
-    for (const extension of o.extensions ?? []) {
+    for (const extension of [drift, ...(o.extensions ?? [])]) {
       phase = `starting ${extension.name}`;
       const handle = await extension.start(view);
       started.push({ name: extension.name, stop: () => handle.stop() });
@@ -308,6 +314,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       host,
       bus,
       view,
+      drift,
       /** Idempotent: a second call waits for the first. */
       stop() {
         stopping ??= stop();

@@ -5,10 +5,12 @@
  * callers that arrive during one share the next.
  */
 import { apply } from '../apply/apply.ts';
+import type { ChangeSet } from '../apply/diff.ts';
 import { withApplyLock } from '../apply/lock.ts';
 import type { Runner } from '../apply/run.ts';
 import { compileHostPlan } from '../compiler/compile.ts';
 import type { NodeFacts } from '../compiler/facts.ts';
+import type { HostPlan } from '../compiler/plan.ts';
 import { type PodRecord, podAssignments } from '../compiler/pod-assignments.ts';
 import type { Config } from '../compiler/settings/index.ts';
 import { type ImdsClient, readNodeFacts } from '../ipam/cloud/imds.ts';
@@ -22,7 +24,45 @@ export interface SyncReport {
   readonly pending: readonly string[];
   readonly changes: number;
   readonly facts: NodeFacts;
+  /** The changes this sync applied, object by object (empty when the host already matched). */
+  readonly applied: ChangeSet;
+  /** The plan this sync converged the host to. */
+  readonly plan: HostPlan;
+  /** The plan the sync before converged to (undefined for the first): a change to one of its objects is drift. */
+  readonly previousPlan: HostPlan | undefined;
+  /** When this sync began (performance.now()): what it found had drifted by then. */
+  readonly startedAt: number;
 }
+
+export interface SyncOptions {
+  /**
+   * Plan with the node as IMDS last described it rather than asking again (the live links are read either way) unless
+   * that misses an address IPAM handed out since: the drift repair's re-plans, where a dozen IMDS requests each would
+   * compete with ADDs. ENIs come and go through the pool loop, whose syncs read IMDS afresh.
+   */
+  readonly reuseFacts?: boolean;
+  /**
+   * Refuse (IncompletePlanError, nothing applied) when IMDS does not show an address IPAM has handed to a pod: a plan
+   * without that pod would take its route and rules away. The drift repair asks this; the other callers converge
+   * with what they know, as before.
+   */
+  readonly everyPod?: boolean;
+}
+
+/** The pods IPAM holds that no ENI holds as IMDS shows the node (it lags EC2 by seconds for new addresses). */
+export class IncompletePlanError extends Error {
+  override readonly name = 'IncompletePlanError';
+  readonly ips: readonly string[];
+  constructor(ips: readonly string[]) {
+    super(
+      `not re-planned: IMDS does not show ${ips.join(', ')} on any ENI yet, and a plan without ${ips.length === 1 ? 'that pod' : 'those pods'} would unwire ${ips.length === 1 ? 'it' : 'them'}`,
+    );
+    this.ips = ips;
+  }
+}
+
+/** The reason podAssignments gives for an address no ENI holds. */
+const UNHELD = /^no ENI /;
 
 export interface HostNetworkOptions {
   readonly runner: Runner;
@@ -41,6 +81,10 @@ export class HostNetwork {
   #last: SyncReport | undefined;
   #running: Promise<SyncReport> | undefined;
   #queued: Promise<SyncReport> | undefined;
+  /** What the callers sharing the queued sync need: IMDS read afresh if one does, every pod only if all do. */
+  #queuedOptions: Required<SyncOptions> | undefined;
+  #imdsFacts: NodeFacts | undefined;
+  readonly #listeners = new Set<(report: SyncReport) => void>();
 
   constructor(options: HostNetworkOptions) {
     this.#o = options;
@@ -60,19 +104,41 @@ export class HostNetwork {
     return this.#last;
   }
 
+  /**
+   * Calls `listener` with the report of every sync that converged the host, whoever asked for it (the drift repair
+   * says what any of them put back). Returns the unsubscribe function.
+   */
+  onSynced(listener: (report: SyncReport) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The node's namespace, for what watches it (the drift repair's kernel monitors). */
+  get runner(): Runner {
+    return this.#o.runner;
+  }
+
   /** Converges the host network now (or right after the sync in progress, whose inputs may predate the caller's). */
-  sync(): Promise<SyncReport> {
+  sync(options: SyncOptions = {}): Promise<SyncReport> {
+    const wanted = { reuseFacts: options.reuseFacts === true, everyPod: options.everyPod === true };
     if (this.#running === undefined) {
-      this.#running = this.#syncOnce().finally(() => {
+      this.#running = this.#syncOnce(wanted).finally(() => {
         this.#running = undefined;
       });
       return this.#running;
     }
+    const queued = this.#queuedOptions;
+    this.#queuedOptions =
+      queued === undefined
+        ? wanted
+        : { reuseFacts: queued.reuseFacts && wanted.reuseFacts, everyPod: queued.everyPod && wanted.everyPod };
     this.#queued ??= this.#running
       .catch(() => undefined)
       .then(() => {
+        const merged = this.#queuedOptions;
         this.#queued = undefined;
-        return this.sync();
+        this.#queuedOptions = undefined;
+        return this.sync(merged);
       });
     return this.#queued;
   }
@@ -94,10 +160,20 @@ export class HostNetwork {
     }
   }
 
-  async #syncOnce(): Promise<SyncReport> {
+  async #syncOnce(options: Required<SyncOptions>): Promise<SyncReport> {
     const { runner, log } = this.#o;
     const config = this.#config;
-    const facts = await readNodeFacts(this.#o.imds);
+    const startedAt = performance.now();
+    // Remembered facts that miss an address IPAM handed out since are stale: ask IMDS after all (before taking the
+    // lock, which the plugin's wiring waits for).
+    const cached = options.reuseFacts ? this.#imdsFacts : undefined;
+    const stale =
+      cached === undefined ||
+      podAssignments(this.#o.pods(), cached, config.AWS_VPC_K8S_CNI_VETHPREFIX).skipped.some((s) =>
+        UNHELD.test(s.reason),
+      );
+    const facts = stale ? await readNodeFacts(this.#o.imds) : cached;
+    this.#imdsFacts = facts;
     return withApplyLock(
       runner.netns,
       async () => {
@@ -105,8 +181,10 @@ export class HostNetwork {
         const named = withInterfaceNames(facts, links);
         // An ENI without its link yet is left out until it appears; planning it would fail on the missing name.
         const present = { ...named.facts, enis: named.facts.enis.filter((e) => e.interfaceName !== undefined) };
-        const linkNames = new Set(links.map((l) => l.ifname));
         const { pods, skipped } = podAssignments(this.#o.pods(), present, config.AWS_VPC_K8S_CNI_VETHPREFIX);
+        const unheld = skipped.filter((s) => UNHELD.test(s.reason));
+        if (options.everyPod && unheld.length > 0) throw new IncompletePlanError(unheld.map((s) => s.ip));
+        const linkNames = new Set(links.map((l) => l.ifname));
         for (const s of skipped) log.warn(`pod ${s.ip} left out of the host plan: ${s.reason}`);
         // A pod whose veth does not exist yet is being wired by the plugin, which waits for this lock to add its
         // route and rules; one whose veth is gone has been deleted, and its DEL removes what is left.
@@ -122,8 +200,19 @@ export class HostNetwork {
           pending: named.unresolved.map((e) => e.interfaceId),
           changes: result.changes.length,
           facts: present,
+          applied: result.changes,
+          plan,
+          previousPlan: this.#last?.plan,
+          startedAt,
         };
         this.#last = report;
+        for (const listener of this.#listeners) {
+          try {
+            listener(report);
+          } catch (error) {
+            log.error(`host network: a sync listener failed: ${(error as Error).message}`);
+          }
+        }
         return report;
       },
       this.#o.lockDir === undefined ? {} : { dir: this.#o.lockDir },

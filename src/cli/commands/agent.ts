@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { startAgent } from '../../agent/agent.ts';
+import { DRIFT_PERIOD_MS } from '../../agent/drift.ts';
 import { formatBindAddress } from '../../agent/endpoint.ts';
 import { checkPath } from '../../agent/install-cni.ts';
 import { kubernetesConfigured, kubernetesExtension } from '../../agent/kube/extension.ts';
@@ -23,7 +24,8 @@ function flag(values: Record<string, unknown>, name: string): string | undefined
 export const agentCommand: Command = {
   name: 'agent',
   help: `Usage: vpc-cni agent [--netns NAME] [--state-dir DIR] [--bin-dir DIR] [--conf-dir DIR]
-                     [--environment-file FILE] [--configmap FILE] [--log-format text|json] [--debug]
+                     [--environment-file FILE] [--configmap FILE] [--drift-period-ms MS]
+                     [--log-format text|json] [--debug]
                      [--allow-remote-introspection]
 
 Runs the node agent (what aws-node's ipamd and entrypoint do): reads the configuration (as \`validate\` does) and
@@ -32,7 +34,9 @@ checkpoint's pods, fills the warm pool, opens the plugin's socket DIR/agent.sock
 installs the aws-cni plugin and 10-aws.conflist, so the node takes pods only once it can serve them. A restart with
 pods in a valid checkpoint serves them on IMDS's view of the ENIs before EC2 answers, then reconciles with EC2.
 Then its loops run, each with jitter and backoff: the warm pool (5 s, and on each ADD/DEL), the EC2 reconcile (60 s),
-the leaked-ENI sweep (hourly), VPC CIDR changes (60 s); the host network converges again when an ENI comes or goes.
+the leaked-ENI sweep (hourly), VPC CIDR changes (60 s), and the host-plan drift repair (every drift period, and on
+kernel change events: only the difference is applied, and each object put back is logged); the host network
+converges again when an ENI comes or goes.
 
 Endpoints come from the standard variables: AWS_EC2_METADATA_SERVICE_ENDPOINT (IMDS), AWS_ENDPOINT_URL_EC2 (EC2;
 credentials from the SDK's chain), KUBECONFIG or the pod's service account (custom networking's ENIConfig; and, when either is there, the node's
@@ -45,6 +49,7 @@ Flags:
                       (default ${DEFAULT_STATE_DIR}; the checkpoint then defaults to AWS_VPC_K8S_CNI_BACKING_STORE's default)
   --bin-dir DIR       where the plugin goes (default: HOST_CNI_BIN_PATH)
   --conf-dir DIR      where 10-aws.conflist goes (default: HOST_CNI_CONFDIR_PATH)
+  --drift-period-ms MS  re-plan the host at least this often, kernel events or not (default ${DRIFT_PERIOD_MS})
 ${configOptionsHelp}
   --log-format F      text (default) or json (pino), one line per event
   --debug             log at debug whatever AWS_VPC_K8S_CNI_LOGLEVEL says (each apply step too)
@@ -69,6 +74,7 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
     'state-dir': { type: 'string' },
     'bin-dir': { type: 'string' },
     'conf-dir': { type: 'string' },
+    'drift-period-ms': { type: 'string' },
     'log-format': { type: 'string', default: 'text' },
     debug: { type: 'boolean' },
     'allow-remote-introspection': { type: 'boolean' },
@@ -100,6 +106,9 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
         ? join(stateDir, 'ipam.json')
         : loaded.config.AWS_VPC_K8S_CNI_BACKING_STORE;
     const netns = flag(values, 'netns');
+    const driftPeriod = flag(values, 'drift-period-ms');
+    if (driftPeriod !== undefined && !/^[1-9][0-9]{0,8}$/.test(driftPeriod))
+      throw new UsageError(`--drift-period-ms must be a whole number of milliseconds ≥ 1, got ${driftPeriod}`);
     let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
     try {
       const extensions = observeExtensions({
@@ -123,6 +132,7 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
         checkpointPath,
         cniBinDir: flag(values, 'bin-dir') ?? loaded.config.HOST_CNI_BIN_PATH,
         cniConfDir: flag(values, 'conf-dir') ?? loaded.config.HOST_CNI_CONFDIR_PATH,
+        ...(driftPeriod === undefined ? {} : { drift: { periodMs: Number(driftPeriod) } }),
         log,
         extensions: [
           ...extensions,
