@@ -1,6 +1,8 @@
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import type { AgentEvent } from '../../src/agent/bus.ts';
+import { withApplyLock } from '../../src/apply/lock.ts';
+import { namedNetns } from '../../src/apply/run.ts';
 import { hostVethName } from '../../src/lib/pod-wiring.ts';
 import { canBuildCniRuntime } from '../helpers/cni-runtime.ts';
 import { testNeeding } from '../helpers/needs.ts';
@@ -101,10 +103,13 @@ kernel(
     t.is(foreignBefore.rules.length, 1);
     t.is(foreignBefore.nat.length, 1);
 
-    // (a), (b), (c).
-    await onNode(b, 'iptables', ['-t', 'nat', '-F']);
-    await nodeIp(b.nodeNs, ['route', 'del', `${ips[1]}/32`, 'dev', hostVethName('eni', 'default', 'drift-1')]);
-    await onNode(b, 'sysctl', ['-q', '-w', `${rpFilter.path}=1`]);
+    // (a), (b), (c), under the apply lock: a repair running between them would see a writer race its apply, and its
+    // rollback would put back the state it read (some of the damage) without a word.
+    await withApplyLock(namedNetns(b.nodeNs), async () => {
+      await onNode(b, 'iptables', ['-t', 'nat', '-F']);
+      await nodeIp(b.nodeNs, ['route', 'del', `${ips[1]}/32`, 'dev', hostVethName('eni', 'default', 'drift-1')]);
+      await onNode(b, 'sysctl', ['-q', '-w', `${rpFilter.path}=1`]);
+    });
 
     const rpLine = new RegExp(`^sysctl ${rpFilter.path} = ${rpFilter.value} restored \\(1 → ${rpFilter.value}\\)$`);
     const jumpLine = /^iptables -t nat -A POSTROUTING .*-j AWS-SNAT-CHAIN-0 restored \(missing\)$/;
