@@ -79,7 +79,7 @@ kernel('the view: extensions start before readiness; reconfigure and setDemand a
       .loops()
       .map((l) => l.name)
       .toSorted(),
-    ['ec2-reconcile', 'leaked-eni-sweep', 'vpc-cidrs', 'warm-pool'],
+    ['drift-repair', 'ec2-reconcile', 'leaked-eni-sweep', 'vpc-cidrs', 'warm-pool'],
   );
   t.is(free(view), 8, 'WARM_IP_TARGET=8 at start: two ENIs');
 
