@@ -9,7 +9,6 @@
  * INTROSPECTION_BIND_ADDRESS must not publish the node's pod list to the VPC.
  */
 import { changeLine } from '../apply/render.ts';
-import type { Runner } from '../apply/run.ts';
 import { eniRouteTable } from '../compiler/host/context.ts';
 import { describeSource } from '../compiler/settings/sources.ts';
 import type { Ec2Api } from '../ipam/cloud/client.ts';
@@ -35,8 +34,6 @@ export interface IntrospectionOptions {
   readonly bind: BindAddress;
   /** The operator's explicit consent to a non-loopback address. */
   readonly allowRemote: boolean;
-  /** The node's namespace, for the kernel reads of explain and doctor. */
-  readonly runner: Runner;
   readonly imds: ImdsClient;
   /** The agent's EC2 client once it exists (doctor's subnet and leaked-ENI checks). */
   readonly ec2: () => Ec2Api | undefined;
@@ -181,7 +178,7 @@ interface Heard {
 
 export function introspectionHandler(
   view: AgentView,
-  o: Pick<IntrospectionOptions, 'runner' | 'imds' | 'ec2'>,
+  o: Pick<IntrospectionOptions, 'imds' | 'ec2'>,
   heard: Heard,
 ): (path: string, query: URLSearchParams) => Promise<Reply> {
   const serial = oneAtATime();
@@ -234,10 +231,15 @@ export function introspectionHandler(
         return json(statusOf(view, heard.repairs));
       case '/v1/plan': {
         const last = view.host.last;
-        const check = await serial(() => checkHost(o.runner, o.imds, view.config(), view.engine.store.leases()));
+        const check = await serial(() =>
+          checkHost(view.host.runner, o.imds, view.config(), view.engine.store.leases()),
+        );
         const pending = capped(check.changes.map(changeLine));
         return json({
-          lastSync: last === undefined ? null : { changes: last.changes, pendingEnis: last.pending },
+          lastSync:
+            last === undefined
+              ? null
+              : { applied: capped(last.applied.map(changeLine)).items, pendingEnis: last.pending },
           // What a sync now would change: empty when the kernel matches the plan.
           pending: pending.items,
           truncated: pending.truncated,
@@ -249,7 +251,9 @@ export function introspectionHandler(
         const leases = leasesOf(view.engine.store.leases(), ref.namespace, ref.name);
         if (leases.length === 0)
           return json({ error: `no address is assigned to pod ${ref.namespace}/${ref.name} on this node` }, 404);
-        const check = await serial(() => checkHost(o.runner, o.imds, view.config(), view.engine.store.leases()));
+        const check = await serial(() =>
+          checkHost(view.host.runner, o.imds, view.config(), view.engine.store.leases()),
+        );
         const reply: ExplainReply = { ...ref, interfaces: leases.map((l) => explainLease(view.config(), check, l)) };
         return json(reply);
       }
@@ -257,7 +261,7 @@ export function introspectionHandler(
         return json(
           await serial(() =>
             runDoctor({
-              runner: o.runner,
+              runner: view.host.runner,
               config: view.config(),
               store: view.engine.store,
               policy: view.engine.policy,

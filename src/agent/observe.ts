@@ -3,7 +3,6 @@
  * metrics and health listener (always: the probes need it; DISABLE_METRICS leaves only the probes) and the
  * introspection endpoint (unless DISABLE_INTROSPECTION). One place builds them for `vpc-cni agent` and the tests.
  */
-import type { Runner } from '../apply/run.ts';
 import type { Config } from '../compiler/settings/index.ts';
 import type { Ec2Api } from '../ipam/cloud/client.ts';
 import type { ImdsClient } from '../ipam/cloud/imds.ts';
@@ -17,7 +16,6 @@ export interface ObserveOptions {
   readonly config: Config;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly version: string;
-  readonly runner: Runner;
   readonly imds: ImdsClient;
   readonly ec2: () => Ec2Api | undefined;
   /** --allow-remote-introspection. */
@@ -61,7 +59,6 @@ export function observeExtensions(o: ObserveOptions): AgentExtension[] {
     introspectionExtension({
       bind: parseBindAddress(o.config.INTROSPECTION_BIND_ADDRESS, 'INTROSPECTION_BIND_ADDRESS'),
       allowRemote: o.allowRemoteIntrospection,
-      runner: o.runner,
       imds: o.imds,
       ec2: o.ec2,
       onListening: (address) => o.onListening?.('introspection', address),

@@ -8,7 +8,7 @@ import { observeExtensions } from '../../src/agent/observe.ts';
 import { DoctorReply, ExplainReply, StatusReply } from '../../src/agent/replies.ts';
 import type { AgentExtension } from '../../src/agent/view.ts';
 import { withApplyLock } from '../../src/apply/lock.ts';
-import { namedNetns, Runner } from '../../src/apply/run.ts';
+import { namedNetns } from '../../src/apply/run.ts';
 import { main } from '../../src/cli/main.ts';
 import { testConfig } from '../../src/compiler/settings/index.ts';
 import { ImdsClient } from '../../src/ipam/cloud/imds.ts';
@@ -86,7 +86,6 @@ async function bed(t: ExecutionContext): Promise<Bed> {
         config: testConfig(settings),
         env: { VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0' },
         version: 'test',
-        runner: new Runner(namedNetns(sims.node!.netns)),
         imds: new ImdsClient({ endpoint: sims.imdsUrl }),
         ec2: () => agent?.node.api,
         allowRemoteIntrospection: false,
@@ -256,6 +255,14 @@ kernel(
 
     // Broken while the test holds the apply lock: the agent's own repair (which takes it) cannot put it back meanwhile.
     const primary = b.agent.host.last!.facts.enis[0]!.interfaceName!;
+    const repaired = new Promise<void>((resolve) => {
+      const off = b.agent.view.bus.subscribe((event) => {
+        if (event.kind === 'drift-repaired' && event.restored.some((line) => line.includes('rp_filter'))) {
+          off();
+          resolve();
+        }
+      });
+    });
     await withApplyLock(namedNetns(b.nodeNs), async () => {
       await execa('/usr/sbin/ip', ['-n', b.nodeNs, 'route', 'del', `${ip}/32`], { env: {}, extendEnv: false });
       await execa(
@@ -274,5 +281,19 @@ kernel(
       t.regex(doctor.stdout, new RegExp(`^ERROR \\[rp_filter\\] net\\.ipv4\\.conf\\.${primary}\\.rp_filter is 1`, 'm'));
       t.regex(doctor.stdout, /fix: sysctl -w net\.ipv4\.conf\..*\.rp_filter=2/);
     });
+    // Once the lock is free the drift repair puts both back; status and doctor remember it.
+    await repaired;
+    t.is((await b.cli(['explain', 'pod', 'default/api-0'])).code, 0);
+    t.regex((await b.cli(['status'])).stdout, /^drift: \d+ repair\(s\) recently; last \d+s ago: .*restored/m);
+    const after = DoctorReply.parse(JSON.parse((await b.cli(['doctor', '--output', 'json'])).stdout));
+    t.deepEqual(
+      after.findings.filter((f) => f.check === 'rp_filter').map((f) => f.severity),
+      ['warning'],
+    );
+    t.regex(after.findings.find((f) => f.check === 'rp_filter')!.problem, /^the agent restored rp_filter 1 time/);
+    const page = (await get(b.metrics, '/metrics')).body;
+    t.true((sample(page, 'vpc_cni_drift_repairs_total') ?? 0) >= 1);
+    t.true((sample(page, 'vpc_cni_drift_objects_restored_total') ?? 0) >= 2, 'the route and the sysctl');
+    t.true((sample(page, 'vpc_cni_drift_detection_to_repair_seconds_count') ?? 0) >= 1);
   },
 );

@@ -8,7 +8,6 @@ import { checkPath } from '../../agent/install-cni.ts';
 import { kubernetesConfigured, kubernetesExtension } from '../../agent/kube/extension.ts';
 import { createLog, logDestination } from '../../agent/log.ts';
 import { observeExtensions } from '../../agent/observe.ts';
-import { currentNetns, namedNetns, Runner } from '../../apply/run.ts';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../../config/load.ts';
 import { ImdsClient, imdsEndpoint } from '../../ipam/cloud/imds.ts';
 import { type Command, UsageError } from '../command.ts';
@@ -115,7 +114,6 @@ Exit codes: 0 stopped by a signal, 1 invalid configuration or a start-up failure
         config: loaded.config,
         env: io.env,
         version: packageJson.version,
-        runner: new Runner(netns === undefined ? currentNetns : namedNetns(netns)),
         imds: new ImdsClient({ endpoint: imdsEndpoint(io.env) }),
         ec2: () => agent?.node.api,
         allowRemoteIntrospection: values['allow-remote-introspection'] === true,
