@@ -14,6 +14,8 @@ export interface PodRecord {
   readonly ip: string;
   readonly owner: { readonly networkName: string; readonly containerId: string };
   readonly metadata: { readonly k8sPodNamespace?: string; readonly k8sPodName?: string };
+  /** The ENI IPAM holds the address on (the agent's leases know it; a checkpoint entry does not). */
+  readonly eniId?: string;
 }
 
 /** The network name and container id prefix of owners recovered from kernel routes (IPAM's `_recovered`). */
@@ -39,10 +41,18 @@ function hostVethOf(r: PodRecord, vethPrefix: string): string {
   return hostVethName(vethPrefix, r.metadata.k8sPodNamespace ?? '', r.metadata.k8sPodName ?? '');
 }
 
-function tableOf(ip: string, facts: NodeFacts): number | undefined {
-  const eni = facts.enis.find(
-    (e) => e.localIpv4s.slice(1).includes(ip) || e.ipv4Prefixes.some((prefix) => ipv4InCidr(ip, prefix)),
-  );
+/**
+ * The route table of the ENI holding the address. IPAM's own record of the ENI wins: IMDS lists a just-assigned
+ * address only seconds later, and a plan made from IMDS alone in that window would drop the pod and delete the route
+ * and rules the plugin just wired. Without IPAM's ENI (a checkpoint read by `plan`), IMDS's addresses decide.
+ */
+function tableOf(r: PodRecord, facts: NodeFacts): number | undefined {
+  const eni =
+    r.eniId === undefined
+      ? facts.enis.find(
+          (e) => e.localIpv4s.slice(1).includes(r.ip) || e.ipv4Prefixes.some((prefix) => ipv4InCidr(r.ip, prefix)),
+        )
+      : facts.enis.find((e) => e.interfaceId === r.eniId);
   return eni === undefined ? undefined : eniRouteTable(eni.deviceNumber, eni.networkCard);
 }
 
@@ -55,9 +65,15 @@ export function podAssignments(records: readonly PodRecord[], facts: NodeFacts, 
       continue;
     }
     const hostVeth = hostVethOf(r, vethPrefix);
-    const eniTable = tableOf(r.ip, facts);
+    const eniTable = tableOf(r, facts);
     if (eniTable === undefined) {
-      skipped.push({ ip: r.ip, reason: 'no ENI of the node holds it (IMDS may not show it yet)' });
+      skipped.push({
+        ip: r.ip,
+        reason:
+          r.eniId === undefined
+            ? 'no ENI of the node holds it (IMDS may not show it yet)'
+            : `its ENI ${r.eniId} is not on the node yet`,
+      });
       continue;
     }
     pods.push({ ip: r.ip, hostVeth, eniTable });

@@ -1,6 +1,7 @@
 /** The plugin's side: one request per connection, bounded by a timeout. */
 import { connect } from 'node:net';
 import { decode, encode, LineSplitter } from './codec.ts';
+import { deadline } from './deadline.ts';
 import { PROTOCOL_VERSION, type Request, Response, type WireError } from './protocol.ts';
 
 type Body = Request extends infer R ? (R extends Request ? Omit<R, 'v' | 'id'> : never) : never;
@@ -27,32 +28,34 @@ export async function call(socketPath: string, body: Body, timeoutMs = 10_000): 
       sock.destroy();
       reject(e);
     };
-    const timer = setTimeout(
-      () => fail(new IpcError(`agent at ${socketPath} did not answer ${body.op} within ${timeoutMs} ms`, 'TIMEOUT')),
-      timeoutMs,
+    const timer = deadline(timeoutMs, () =>
+      fail(new IpcError(`agent at ${socketPath} did not answer ${body.op} within ${timeoutMs} ms`, 'TIMEOUT')),
     );
     sock.on('connect', () => sock.write(payload));
     sock.on('error', (e) => {
-      clearTimeout(timer);
+      timer.cancel();
       fail(new IpcError(`cannot reach the agent at ${socketPath}: ${e.message}`, 'UNREACHABLE'));
     });
     sock.on('close', () => {
-      clearTimeout(timer);
+      timer.cancel();
       reject(new IpcError(`agent at ${socketPath} closed the connection without answering ${body.op}`, 'UNREACHABLE'));
     });
     sock.on('data', (chunk: Buffer) => {
       const lines = splitter.push(chunk);
       if (lines === 'too-large') {
-        clearTimeout(timer);
+        timer.cancel();
         return fail(new IpcError(`agent at ${socketPath} sent an oversized reply`, 'TOO_LARGE'));
       }
       const line = lines[0];
       if (line === undefined) return;
-      clearTimeout(timer);
+      timer.cancel();
       const decoded = decode(line, Response);
       sock.end();
       if (!decoded.ok) return fail(new IpcError(`agent reply refused: ${decoded.error.message}`, decoded.error.kind));
       const res = decoded.value;
+      // Id 0 is the agent refusing a request it could not read far enough to know its id (too slow, too large).
+      if (!res.ok && res.id === 0)
+        return fail(new IpcError(`agent refused the request: ${res.error.message}`, res.error.kind, res.error));
       if (res.id !== id) return fail(new IpcError(`agent answered request ${res.id}, expected ${id}`, 'MALFORMED'));
       if (!res.ok) return fail(new IpcError(res.error.message, res.error.kind, res.error));
       if (res.op !== body.op) return fail(new IpcError(`agent answered ${res.op} to ${body.op}`, 'MALFORMED'));

@@ -6,6 +6,7 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { decode, encode, LineSplitter } from './codec.ts';
+import { deadline } from './deadline.ts';
 import { PROTOCOL_VERSION, Request, type Response, type WireError } from './protocol.ts';
 
 type Answer = Response extends infer R ? (R extends Response ? Omit<R, 'v' | 'id'> : never) : never;
@@ -38,12 +39,12 @@ function reply(sock: Socket, id: number, error: WireError): void {
 function onConnection(sock: Socket, handler: Handler, timeoutMs: number): void {
   const splitter = new LineSplitter();
   let handled = false;
-  const timer = setTimeout(() => {
+  const timer = deadline(timeoutMs, () => {
     if (!handled) reply(sock, 0, { kind: 'TIMEOUT', message: `no complete request within ${timeoutMs} ms` });
     sock.destroy();
-  }, timeoutMs);
+  });
   sock.on('error', () => sock.destroy());
-  sock.on('close', () => clearTimeout(timer));
+  sock.on('close', () => timer.cancel());
   sock.on('data', (chunk: Buffer) => {
     if (handled) return;
     const lines = splitter.push(chunk);
@@ -56,7 +57,7 @@ function onConnection(sock: Socket, handler: Handler, timeoutMs: number): void {
     handled = true;
     // The deadline is for sending a request (slow loris); answering is bounded by the handler, since an ADD may wait
     // for an ENI to attach, and the client's own timeout ends a wait it no longer wants.
-    clearTimeout(timer);
+    timer.cancel();
     const decoded = decode(line, Request);
     if (!decoded.ok) return reply(sock, decoded.id, decoded.error);
     const req = decoded.value;

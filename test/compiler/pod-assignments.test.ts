@@ -78,3 +78,17 @@ test('an owner without pod names has the veth the reference plugin named from em
   t.is(skipped.length, 1);
   t.regex(skipped[0]!.reason, /no ENI of the node holds it/);
 });
+
+test("IPAM's ENI decides the table: an address IMDS does not list yet keeps its pod in the plan", (t) => {
+  const fresh = { ...pod('10.0.0.30', 'fresh'), eniId: 'eni-0b' };
+  const { pods, skipped } = podAssignments([fresh], facts, 'eni');
+  t.deepEqual(skipped, []);
+  t.deepEqual(pods, [{ ip: '10.0.0.30', hostVeth: hostVethName('eni', 'default', 'fresh'), eniTable: 3 }]);
+  // Without IPAM's ENI (a checkpoint read by plan) the same address is unknown to the node facts, so it is left out.
+  t.regex(podAssignments([pod('10.0.0.30', 'fresh')], facts, 'eni').skipped[0]!.reason, /IMDS may not show it yet/);
+  // An ENI the node does not carry yet (its link not hot-plugged) leaves the pod out, saying which ENI.
+  t.regex(
+    podAssignments([{ ...pod('10.0.0.31', 'early'), eniId: 'eni-0c' }], facts, 'eni').skipped[0]!.reason,
+    /its ENI eni-0c is not on the node yet/,
+  );
+});

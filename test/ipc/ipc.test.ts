@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -160,4 +161,54 @@ test('socket: the request deadline bounds sending a request, not the answer to i
   const path = await withServer(t, { connectionTimeoutMs: 200 });
   const res = await call(path, { op: 'STATUS' }, 5_000);
   t.like(res, { ok: true, op: 'STATUS', ready: true });
+});
+
+/** Holds the event loop as a starved process is held: no timer and no socket read runs meanwhile. */
+function starve(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy: the CPU is elsewhere
+  }
+}
+
+test('socket: a request that arrived while the agent was starved past its deadline is served, not refused', async (t) => {
+  const path = await withServer(t, { connectionTimeoutMs: 150 });
+  // The client is another process, so its request lands while this one (the agent) cannot run: it connects, says so,
+  // and writes 100 ms later; the agent starves for 500 ms from the moment it hears, well past the 150 ms deadline.
+  const request = encode({ op: 'STATUS', v: PROTOCOL_VERSION, id: 7 }).toString();
+  const client = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s = require('node:net').connect(${JSON.stringify(path)}, () => setTimeout(() => process.stdout.write('connected\\n'), 20));
+       let reply = '';
+       s.on('data', (c) => { reply += c; });
+       s.on('error', (e) => { reply += ' ' + e.message; });
+       s.on('close', () => process.stderr.write(reply));
+       setTimeout(() => s.write(${JSON.stringify(request)}), 120);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let reply = '';
+  client.stderr.on('data', (c: Buffer) => {
+    reply += c.toString();
+  });
+  client.stdout.once('data', () => setImmediate(() => starve(500)));
+  await new Promise((resolve) => client.on('close', resolve));
+  t.regex(reply, /"ok":true/, reply);
+  t.regex(reply, /"id":7/);
+});
+
+test('socket: a refusal the agent could not attribute (id 0) reaches the caller in its own words', async (t) => {
+  const path = await withServer(t, { connectionTimeoutMs: 100 });
+  // A client that connects and says nothing is refused at the deadline; a caller sees why, not an id mismatch.
+  const sock = connect(path);
+  const reply = await new Promise<string>((resolve) => {
+    let text = '';
+    sock.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
+    sock.on('close', () => resolve(text));
+  });
+  t.regex(reply, /"id":0.*no complete request within 100 ms/);
 });
