@@ -9,12 +9,12 @@ import type { ChangeSet } from '../apply/diff.ts';
 import { withApplyLock } from '../apply/lock.ts';
 import type { Runner } from '../apply/run.ts';
 import { compileHostPlan } from '../compiler/compile.ts';
-import type { NodeFacts } from '../compiler/facts.ts';
+import type { IptablesMode, NodeFacts } from '../compiler/facts.ts';
 import type { HostPlan } from '../compiler/plan.ts';
 import { type PodRecord, podAssignments } from '../compiler/pod-assignments.ts';
 import type { Config } from '../compiler/settings/index.ts';
 import { type ImdsClient, readNodeFacts } from '../ipam/cloud/imds.ts';
-import { listLinks, withInterfaceNames } from '../node/host-facts.ts';
+import { detectIptablesMode, listLinks, withInterfaceNames } from '../node/host-facts.ts';
 import type { Log } from './log.ts';
 
 export interface SyncReport {
@@ -160,6 +160,17 @@ export class HostNetwork {
     }
   }
 
+  /**
+   * The node's iptables backend, which IMDS cannot know: detected once as the reference does (`iptables --version`),
+   * so VPC_CNI_IPTABLES_MODE=auto plans the connmark rules where the node's own iptables writes them (legacy on
+   * Amazon Linux 2).
+   */
+  #detectedMode: Promise<IptablesMode> | undefined;
+  #iptablesMode(): Promise<IptablesMode> {
+    this.#detectedMode ??= detectIptablesMode(this.#o.runner);
+    return this.#detectedMode;
+  }
+
   async #syncOnce(options: Required<SyncOptions>): Promise<SyncReport> {
     const { runner, log } = this.#o;
     const config = this.#config;
@@ -172,7 +183,7 @@ export class HostNetwork {
       podAssignments(this.#o.pods(), cached, config.AWS_VPC_K8S_CNI_VETHPREFIX).skipped.some((s) =>
         UNHELD.test(s.reason),
       );
-    const facts = stale ? await readNodeFacts(this.#o.imds) : cached;
+    const facts = stale ? { ...(await readNodeFacts(this.#o.imds)), iptablesMode: await this.#iptablesMode() } : cached;
     this.#imdsFacts = facts;
     return withApplyLock(
       runner.netns,

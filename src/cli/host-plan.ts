@@ -13,7 +13,7 @@ import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config
 import { type CheckpointEntry, readCheckpoint } from '../ipam/checkpoint.ts';
 import { ImdsClient, imdsEndpoint, readNodeFacts } from '../ipam/cloud/imds.ts';
 import { readBoundedFile } from '../node/bounded-file.ts';
-import { type KernelLink, listLinks, withInterfaceNames } from '../node/host-facts.ts';
+import { detectIptablesMode, type KernelLink, listLinks, withInterfaceNames } from '../node/host-facts.ts';
 import type { CommandInput, Io } from './command.ts';
 
 /**
@@ -140,8 +140,13 @@ export async function prepareHostPlan(
       `invalid configuration, nothing planned or applied:\n${loaded.errors.map(formatIssue).join('\n')}`,
     );
   }
-  const facts = await nodeFacts(values, io);
   const runner = runnerFor(values);
+  const imdsFacts = await nodeFacts(values, io);
+  // IMDS cannot know the node's iptables backend: detect it as the agent does (a snapshot states its own).
+  const facts =
+    values.node === undefined && options.offline !== true
+      ? { ...imdsFacts, iptablesMode: await detectIptablesMode(runner) }
+      : imdsFacts;
   // Without the links (no such namespace) the ENIs keep the names the snapshot gives them, if any.
   const links = options.offline === true ? [] : await listLinks(runner).catch(() => []);
   refuseForeignSnapshot(values, facts, links);
