@@ -218,7 +218,7 @@ async function churn(loopMs: number, reconcileMs: number): Promise<number[]> {
   const n = await node();
   const logs: string[] = [];
   const agent = await startAgent({
-    config: testConfig({ WARM_IP_TARGET: String(CHURN_PODS + 5) }),
+    config: testConfig({ WARM_IP_TARGET: String(CHURN_PODS + 5), AWS_VPC_K8S_PLUGIN_LOG_FILE: '/dev/null' }),
     env: {
       AWS_EC2_METADATA_SERVICE_ENDPOINT: n.sims.imdsUrl,
       AWS_ENDPOINT_URL_EC2: n.sims.ec2Url,

@@ -185,6 +185,7 @@ kernel.serial(
       AWS_SECRET_ACCESS_KEY: 'sim',
       MY_NODE_NAME: sims.nodeName,
       VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
+      AWS_VPC_K8S_PLUGIN_LOG_FILE: join(state, 'plugin.log'),
     };
     const args = [BIN, 'agent', '--netns', nodeNs, '--state-dir', state, '--bin-dir', bin, '--conf-dir', conf];
     const start = async () => {

@@ -155,6 +155,7 @@ kernel.serial(
       // Any free port: other tests' agents run at the same time.
       VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
       INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0',
+      AWS_VPC_K8S_PLUGIN_LOG_FILE: join(state, 'plugin.log'),
     };
     const args = [BIN, 'agent', '--netns', nodeNs, '--state-dir', state, '--bin-dir', bin, '--conf-dir', conf];
     let seen = '';

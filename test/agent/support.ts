@@ -55,7 +55,8 @@ export async function bed(
   await Promise.all([bin, conf, state, cache].map((d) => mkdir(d)));
   const logs: string[] = [];
   const agent = await startAgent({
-    config: testConfig(env),
+    // The plugin's log in the test's directory, not the machine's /var/log (unless the test sets its own).
+    config: testConfig({ AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'plugin.log'), ...env }),
     env: {
       AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
       AWS_ENDPOINT_URL_EC2: sims.ec2Url,

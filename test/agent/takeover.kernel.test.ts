@@ -312,6 +312,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
     MY_NODE_NAME: sims.nodeName,
     VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
     AWS_VPC_K8S_CNI_BACKING_STORE: backingStore,
+    AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'plugin.log'),
     ...configEnv(config),
     ...(variant.prefixDelegation === true ? { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' } : {}),
     ...(connmark === 'iptables' ? { VPC_CNI_IPTABLES_MODE: 'legacy' } : {}),
