@@ -201,6 +201,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     startedAtMs,
     readiness: () => ({ ready, reason: ready ? 'serving' : phase }),
     timeToReadyMs: () => timeToReadyMs,
+    eniConfig: () => node.allocator.eniConfig,
     config: () => running.config,
     values: () => running.values,
     engine,

@@ -186,11 +186,14 @@ export function introspectionHandler(
     switch (path) {
       case '/v1/enis':
         return json(referenceEnis(view));
-      case '/v1/eni-configs':
-        // The ENIConfig is chosen by the Kubernetes side; without custom networking there is none to name.
+      case '/v1/eni-configs': {
+        // As the reference: the node's ENIConfig name as a JSON string, 404 when there is none to name.
+        const eniConfig = view.eniConfig();
+        if (eniConfig !== undefined) return json(eniConfig.name);
         return view.config().AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG
-          ? json({ error: 'the ENIConfig name is read by the Kubernetes side, not kept here' }, 404)
+          ? json({ error: 'the node has no ENIConfig (its label or annotation names none that exists)' }, 404)
           : json({ error: 'custom networking is off (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false)' }, 404);
+      }
       case '/v1/networkutils-env-settings':
         return json(
           pick(view, [

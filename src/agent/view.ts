@@ -66,6 +66,10 @@ export interface AgentView {
   config(): Config;
   values(): Readonly<Record<string, EffectiveValue>>;
   readonly engine: IpamEngine;
+  /** Custom networking's ENIConfig for this node (name, subnet, security groups); undefined when off. */
+  eniConfig():
+    | { readonly name: string; readonly subnet: string; readonly securityGroups: readonly string[] }
+    | undefined;
   readonly host: HostNetwork;
   loops(): readonly LoopStatus[];
   /** Config keys changed since start whose new value waits for a node recycle. */

@@ -215,6 +215,10 @@ kernel(
     t.deepEqual(cidr.Cidr, { IP: lease.ip, Mask: '/////w==' });
     t.like(cidr.IPAddresses[lease.ip], { Address: lease.ip, IPAMKey: { containerID: '', ifName: '' } });
     t.like(JSON.parse((await get(b.introspection, '/v1/ipamd-env-settings')).body), { WARM_ENI_TARGET: 1 });
+    // Without custom networking there is no ENIConfig to name: a 404 saying so, as the reference's.
+    const eniConfigs = await get(b.introspection, '/v1/eni-configs');
+    t.is(eniConfigs.status, 404);
+    t.regex(eniConfigs.body, /custom networking is off/);
     t.like(JSON.parse((await get(b.introspection, '/v1/config')).body).INTROSPECTION_BIND_ADDRESS, {
       value: '127.0.0.1:0',
     });

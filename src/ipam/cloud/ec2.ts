@@ -92,6 +92,11 @@ export class Ec2Allocator {
   /** ENIs detached (or never attached) whose delete failed: retried until EC2 confirms they are gone. */
   readonly pendingDeletes = new Set<string>();
 
+  /** The ENIConfig secondary ENIs are created from (custom networking), as read at start. */
+  get eniConfig(): NodeContext['eniConfig'] {
+    return this.#node.eniConfig;
+  }
+
   constructor(api: Ec2Api, node: NodeContext) {
     this.#api = api;
     this.#node = node;
