@@ -85,7 +85,13 @@ kernel('the view: extensions start before readiness; reconfigure and setDemand a
 
   // Live: the SNAT exclusion lands in the nat table and the pool shrinks to the new target; the pod MTU waits.
   const result = await view.reconfigure(
-    testConfig({ WARM_IP_TARGET: '2', AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '10.99.0.0/16', POD_MTU: '1500' }),
+    testConfig({
+      WARM_IP_TARGET: '2',
+      AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '10.99.0.0/16',
+      POD_MTU: '1500',
+      // Unchanged: the test bed keeps the plugin's log in its directory.
+      AWS_VPC_K8S_PLUGIN_LOG_FILE: view.config().AWS_VPC_K8S_PLUGIN_LOG_FILE,
+    }),
     {},
   );
   t.deepEqual(result, {
