@@ -117,11 +117,7 @@ async function agentProcess(n: Node): Promise<Running> {
     ],
     {
       env: {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: n.sims.imdsUrl,
-        AWS_ENDPOINT_URL_EC2: n.sims.ec2Url,
-        AWS_ACCESS_KEY_ID: 'sim',
-        AWS_SECRET_ACCESS_KEY: 'sim',
-        MY_NODE_NAME: n.sims.nodeName,
+        ...n.sims.agentEnv,
         VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
         VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
         INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0',
@@ -220,11 +216,7 @@ async function churn(loopMs: number, reconcileMs: number): Promise<number[]> {
   const agent = await startAgent({
     config: testConfig({ WARM_IP_TARGET: String(CHURN_PODS + 5), AWS_VPC_K8S_PLUGIN_LOG_FILE: '/dev/null' }),
     env: {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: n.sims.imdsUrl,
-      AWS_ENDPOINT_URL_EC2: n.sims.ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: n.sims.nodeName,
+      ...n.sims.agentEnv,
     },
     netns: n.nodeNs,
     stateDir: join(n.dir, 'state'),

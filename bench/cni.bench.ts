@@ -153,11 +153,7 @@ async function awsCniAgainstAgent(scratch: string): Promise<Plugin> {
       AWS_VPC_K8S_PLUGIN_LOG_FILE: join(scratch, 'plugin.log'),
     }),
     env: {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: sims.nodeName,
+      ...sims.agentEnv,
     },
     netns: nodeNs,
     stateDir: state,

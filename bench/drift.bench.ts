@@ -49,11 +49,7 @@ async function measure(label: string, drift: { periodMs: number; watch: boolean 
   const agent = await startAgent({
     config: testConfig({}),
     env: {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: sims.nodeName,
+      ...sims.agentEnv,
     },
     netns: nodeNs,
     stateDir: state,

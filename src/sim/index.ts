@@ -56,6 +56,11 @@ export interface Simulators {
   readonly kubeconfigPath: string;
   /** The Kubernetes node object's name (the instance's private DNS name). */
   readonly nodeName: string;
+  /**
+   * The variables `vpc-cni agent` reads to reach these simulators (the SDKs' standard endpoint variables, static
+   * credentials the simulated EC2 accepts, the node's name), for an agent in-process or a child's environment.
+   */
+  readonly agentEnv: Readonly<Record<string, string>>;
   readonly region: string;
   /** The one model behind EC2 and IMDS; tests may read it (e.g. `model.unattachedEnis()` to prove nothing leaked). */
   readonly model: Cloud;
@@ -124,6 +129,13 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     kubernetesUrl,
     kubeconfigPath: kubeconfig.path,
     nodeName,
+    agentEnv: {
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl,
+      AWS_ENDPOINT_URL_EC2: ec2Url,
+      AWS_ACCESS_KEY_ID: 'sim',
+      AWS_SECRET_ACCESS_KEY: 'sim',
+      MY_NODE_NAME: nodeName,
+    },
     kubernetes: store,
     region: cloud.region,
     model: cloud,

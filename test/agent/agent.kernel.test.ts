@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { NETWORK_NAME } from '../../src/agent/conflist.ts';
 import { call } from '../../src/ipc/client.ts';
 import { hostVethName } from '../../src/lib/pod-wiring.ts';
-import { startSimulators } from '../../src/sim/index.ts';
 import { CniErrorObject, canBuildCniRuntime, cniRuntime } from '../helpers/cni-runtime.ts';
 import { testNeeding } from '../helpers/needs.ts';
 import { canCreateNetns, createNetns, type TestNetns } from '../helpers/netns.ts';
 import { TEST_SEA_CACHE } from '../helpers/plugin.ts';
-import { addressOf, bed, nodeIp, pings } from './support.ts';
+import { addressOf, bed, nodeIp, pings, simulatedNode } from './support.ts';
 
 // The whole pod path in the kernel, set up by ./support.ts (the simulators' node in namespaces, the agent in the node
 // namespace, the installed single-executable plugin driven through libcni).
@@ -161,29 +159,9 @@ kernel('50 concurrent ADDs get 50 distinct addresses, waiting for the ENIs they 
 kernel.serial(
   'vpc-cni agent killed -9 mid-ADD and restarted: every pod keeps its address, none is both free and wired; SIGTERM exits 0',
   async (t) => {
-    const nodeNs = `vc-agentk-${randomBytes(4).toString('hex')}`;
-    const sims = await startSimulators({
-      instanceType: 't3.medium',
-      profile: 'fast',
-      throttle: false,
-      nodeNetns: nodeNs,
-    });
-    t.teardown(() => sims.close());
-    const dir = await mkdtemp(join(tmpdir(), 'vc-agentk-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const [bin, conf, state, cache] = ['bin', 'conf', 'state', 'cache'].map((d) => join(dir, d)) as [
-      string,
-      string,
-      string,
-      string,
-    ];
-    await Promise.all([bin, conf, state, cache].map((d) => mkdir(d)));
+    const { sims, nodeNs, bin, conf, state, cache } = await simulatedNode(t, 'vc-agentk', 't3.medium');
     const env = {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: sims.nodeName,
+      ...sims.agentEnv,
       VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
       AWS_VPC_K8S_PLUGIN_LOG_FILE: join(state, 'plugin.log'),
     };

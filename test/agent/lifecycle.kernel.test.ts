@@ -5,20 +5,18 @@
  * across three ENIs, time-to-ready is reported, and SIGTERM exits 0 with the checkpoint written.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { AgentEvent } from '../../src/agent/bus.ts';
 import { NETWORK_NAME } from '../../src/agent/conflist.ts';
 import type { AgentView, Readiness } from '../../src/agent/view.ts';
 import { testConfig } from '../../src/compiler/settings/index.ts';
-import { startSimulators } from '../../src/sim/index.ts';
 import { canBuildCniRuntime, cniRuntime } from '../helpers/cni-runtime.ts';
 import { testNeeding } from '../helpers/needs.ts';
 import { canCreateNetns, createNetns } from '../helpers/netns.ts';
 import { TEST_SEA_CACHE } from '../helpers/plugin.ts';
-import { addressOf, bed, pings } from './support.ts';
+import { addressOf, bed, pings, simulatedNode } from './support.ts';
 
 const BIN = new URL('../../bin/vpc-cni.js', import.meta.url).pathname;
 
@@ -134,29 +132,9 @@ kernel('the view: extensions start before readiness; reconfigure and setDemand a
 kernel.serial(
   'killed -9 and restarted with EC2 held: the checkpoint is served before any EC2 call returns, pods on three ENIs keep their addresses; SIGTERM exits 0',
   async (t) => {
-    const nodeNs = `vc-life-${randomBytes(4).toString('hex')}`;
-    const sims = await startSimulators({
-      instanceType: 't3.medium',
-      profile: 'fast',
-      throttle: false,
-      nodeNetns: nodeNs,
-    });
-    t.teardown(() => sims.close());
-    const dir = await mkdtemp(join(tmpdir(), 'vc-life-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const [bin, conf, state, cache] = ['bin', 'conf', 'state', 'cache'].map((d) => join(dir, d)) as [
-      string,
-      string,
-      string,
-      string,
-    ];
-    await Promise.all([bin, conf, state, cache].map((d) => mkdir(d)));
+    const { sims, nodeNs, bin, conf, state, cache } = await simulatedNode(t, 'vc-life', 't3.medium');
     const env = {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: sims.nodeName,
+      ...sims.agentEnv,
       VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
       // Any free port: other tests' agents run at the same time.
       VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',

@@ -34,17 +34,24 @@ export interface Pod {
   readonly attachment: { containerId: string; netns: string; podName: string; podNamespace: string };
 }
 
-/** `options` override the agent's (its drift repair's period, say); a function gets the simulators first. */
-export async function bed(
-  t: ExecutionContext,
-  instanceType: string,
-  env: Record<string, string> = {},
-  options: Partial<AgentOptions> | ((sims: Simulators) => Partial<AgentOptions>) = {},
-): Promise<Bed> {
-  const nodeNs = `vc-agent-${randomBytes(4).toString('hex')}`;
+/** A simulated node and the test's scratch directories, both removed at teardown (also when the test fails). */
+export interface SimulatedNode {
+  readonly sims: Simulators;
+  /** The node's network namespace: `<prefix>-<random>`, so parallel tests never share one. */
+  readonly nodeNs: string;
+  readonly dir: string;
+  /** bin (the plugin), conf (the conflist), state (socket, checkpoint, plugin log), cache (libcni's). */
+  readonly bin: string;
+  readonly conf: string;
+  readonly state: string;
+  readonly cache: string;
+}
+
+export async function simulatedNode(t: ExecutionContext, prefix: string, instanceType: string): Promise<SimulatedNode> {
+  const nodeNs = `${prefix}-${randomBytes(4).toString('hex')}`;
   const sims = await startSimulators({ instanceType, profile: 'fast', throttle: false, nodeNetns: nodeNs });
   t.teardown(() => sims.close());
-  const dir = await mkdtemp(join(tmpdir(), 'vc-agent-'));
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const [bin, conf, state, cache] = ['bin', 'conf', 'state', 'cache'].map((d) => join(dir, d)) as [
     string,
@@ -53,16 +60,23 @@ export async function bed(
     string,
   ];
   await Promise.all([bin, conf, state, cache].map((d) => mkdir(d)));
+  return { sims, nodeNs, dir, bin, conf, state, cache };
+}
+
+/** `options` override the agent's (its drift repair's period, say); a function gets the simulators first. */
+export async function bed(
+  t: ExecutionContext,
+  instanceType: string,
+  env: Record<string, string> = {},
+  options: Partial<AgentOptions> | ((sims: Simulators) => Partial<AgentOptions>) = {},
+): Promise<Bed> {
+  const { sims, nodeNs, dir, bin, conf, state, cache } = await simulatedNode(t, 'vc-agent', instanceType);
   const logs: string[] = [];
   const agent = await startAgent({
     // The plugin's log in the test's directory, not the machine's /var/log (unless the test sets its own).
     config: testConfig({ AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'plugin.log'), ...env }),
     env: {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-      AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: sims.nodeName,
+      ...sims.agentEnv,
     },
     netns: nodeNs,
     stateDir: state,

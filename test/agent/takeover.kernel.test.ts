@@ -305,11 +305,7 @@ async function takeover(t: ExecutionContext, variant: Variant): Promise<void> {
   for (const pod of pods) t.true(await pingsFromVpc(sims, pod.ip), `aws-node's pod ${pod.ip} answers the VPC peer`);
 
   const env = {
-    AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-    AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-    AWS_ACCESS_KEY_ID: 'sim',
-    AWS_SECRET_ACCESS_KEY: 'sim',
-    MY_NODE_NAME: sims.nodeName,
+    ...sims.agentEnv,
     VPC_CNI_CACHE_DIR: TEST_SEA_CACHE,
     AWS_VPC_K8S_CNI_BACKING_STORE: backingStore,
     AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'plugin.log'),

@@ -101,11 +101,7 @@ async function demoOnNode(input: CommandInput, pods: number): Promise<{ pods: Po
     agent = await startAgent({
       config: loaded.config,
       env: {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: sims.imdsUrl,
-        AWS_ENDPOINT_URL_EC2: sims.ec2Url,
-        AWS_ACCESS_KEY_ID: 'sim',
-        AWS_SECRET_ACCESS_KEY: 'sim',
-        MY_NODE_NAME: sims.nodeName,
+        ...sims.agentEnv,
       },
       netns: nodeNs,
       stateDir: state,
