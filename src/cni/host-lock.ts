@@ -7,18 +7,17 @@
  * from us: the plugin cannot call flock itself, and the kernel drops the lock when the child's stdin closes, including
  * when the plugin is killed. No lock directory means no agent or `apply` has ever run here: nothing to exclude.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { applyLockFile, LOCK_DIR } from '../lib/apply-lock.ts';
 import { CniError, ErrorCode } from './spec.ts';
-import { tool } from './tools.ts';
+import { childProcesses, tool } from './tools.ts';
 
 /** Seconds to wait for an agent's apply to finish; a host-plan apply takes well under one. */
 const WAIT_S = 30;
 const READY = 'locked\n';
 
 function acquire(file: string): Promise<() => Promise<void>> {
-  const child = spawn(tool('flock'), ['--exclusive', '--wait', String(WAIT_S), file, tool('cat')], {
+  const child = childProcesses().spawn(tool('flock'), ['--exclusive', '--wait', String(WAIT_S), file, tool('cat')], {
     env: {},
     stdio: ['pipe', 'pipe', 'ignore'],
   });

@@ -3,6 +3,8 @@
  * and the network configuration from stdin, writes one result or error object to stdout and exits 0 or 1, as the CNI
  * specification says. The runtime may give it an empty environment, so nothing here depends on PATH or HOME.
  */
+import { startupSnapshot } from 'node:v8';
+import { runCommand } from './commands.ts';
 import { readInput } from './io.ts';
 import { CniError, type Command, ErrorCode, errorObject, isCommand, LATEST_VERSION, versionInfo } from './spec.ts';
 
@@ -19,11 +21,8 @@ function versionOf(stdin: string): string {
   }
 }
 
-async function run(command: Command, stdin: string): Promise<unknown> {
-  if (command === 'VERSION') return versionInfo();
-  // The commands pull in zod and the kernel code; VERSION, which runtimes call often, does not pay for them.
-  const { runCommand } = await import('./commands.ts');
-  return runCommand(command, process.env, stdin);
+function run(command: Command, stdin: string): Promise<unknown> {
+  return command === 'VERSION' ? Promise.resolve(versionInfo()) : runCommand(command, process.env, stdin);
 }
 
 let answered = false;
@@ -66,8 +65,16 @@ async function main(): Promise<number> {
   }
 }
 
-// exitCode rather than exit(): stdout to a pipe is written asynchronously and must drain first. No top-level await:
-// the single executable's main is a CommonJS script.
-void main().then((code) => {
-  process.exitCode = code;
-});
+function start(): void {
+  // exitCode rather than exit(): stdout to a pipe is written asynchronously and must drain first. No top-level await:
+  // the single executable's main is a CommonJS script.
+  void main().then((code) => {
+    process.exitCode = code;
+  });
+}
+
+// Loading the commands (zod and its schemas, above all) costs more than a pod's whole wiring. The single executable is
+// built from a V8 start-up snapshot taken after this module graph has loaded (src/agent/plugin-executable.ts), so each
+// run starts with it in the heap and goes straight to start(); run as a plain script, the plugin loads it all first.
+if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(start);
+else start();

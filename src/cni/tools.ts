@@ -3,7 +3,7 @@
  * by absolute path from a fixed list. node:child_process with argument arrays, never a shell: execa would add its
  * import cost to every pod start, and the plugin needs nothing it offers beyond this.
  */
-import { spawn } from 'node:child_process';
+import type * as ChildProcesses from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { CniError, ErrorCode } from './spec.ts';
 
@@ -51,9 +51,17 @@ export interface RunResult {
 /** Output larger than this is not iproute2 describing one pod; cut it instead of buffering without bound. */
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
+/**
+ * node:child_process, taken when first used: the plugin's module graph is loaded into a V8 start-up snapshot (see
+ * main.ts), and child_process is not among the built-in modules Node supports loading while a snapshot is built.
+ */
+export function childProcesses(): typeof ChildProcesses {
+  return process.getBuiltinModule('node:child_process');
+}
+
 export function run(file: string, args: readonly string[], input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: {}, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = childProcesses().spawn(file, args, { env: {}, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;

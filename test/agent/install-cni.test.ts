@@ -9,7 +9,9 @@ import { testConfig } from '../../src/compiler/settings/index.ts';
 import { TEST_SEA_CACHE } from '../helpers/plugin.ts';
 
 // A stand-in main for the executable: these tests are about installing, not about the plugin (test/cni has those).
-const BUNDLE = 'process.stdout.write(JSON.stringify({ argv: process.argv.length, env: Object.keys(process.env) }));\n';
+// A plugin main is a snapshot script: it names the function each run starts in (src/cni/main.ts does the same).
+const BUNDLE = `require('node:v8').startupSnapshot.setDeserializeMainFunction(() =>
+  process.stdout.write(JSON.stringify({ argv: process.argv.length, env: Object.keys(process.env) })));\n`;
 
 async function scratch(t: ExecutionContext): Promise<{ binDir: string; confDir: string; bundle: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'vpc-cni-install-'));
