@@ -6,7 +6,8 @@
  * in the pod's namespace and one in the host's, at the same time.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { POD_GATEWAY_V4, PodRulePriority } from '../lib/pod-wiring.ts';
 import { type Command, LOCK_TIMEOUT_EXIT, LOCK_WAIT_S, underHostLock } from './host-lock.ts';
 import { MAIN_TABLE, type Wiring } from './result.ts';
@@ -101,8 +102,7 @@ function hostTeardown(ip: string | undefined, hostVeth: string | undefined): Lin
   return lines;
 }
 
-/** Written synchronously: three tiny /proc writes cost less than three trips through libuv's thread pool. */
-function hostVethSysctls(hostVeth: string): void {
+async function hostVethSysctls(hostVeth: string): Promise<void> {
   // Before link-up, as the reference: no router advertisements on the host end, and it never forwards IPv6 itself.
   const settings: Array<[string, string]> = [
     ['accept_ra', '0'],
@@ -110,17 +110,12 @@ function hostVethSysctls(hostVeth: string): void {
     ['forwarding', '0'],
   ];
   for (const [key, value] of settings) {
-    try {
-      writeFileSync(`/proc/sys/net/ipv6/conf/${hostVeth}/${key}`, value);
-    } catch (error) {
+    await writeFile(`/proc/sys/net/ipv6/conf/${hostVeth}/${key}`, value).catch((error: NodeJS.ErrnoException) => {
       // IPv6 disabled on the host: the keys do not exist, and there is nothing to turn off.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new CniError(
-          ErrorCode.wiringFailed,
-          `setting net.ipv6.conf.${hostVeth}.${key}: ${(error as Error).message}`,
-        );
+      if (error.code !== 'ENOENT') {
+        throw new CniError(ErrorCode.wiringFailed, `setting net.ipv6.conf.${hostVeth}.${key}: ${error.message}`);
       }
-    }
+    });
   }
 }
 
@@ -143,7 +138,7 @@ export async function makeVethPair(p: VethPair, mtu: number): Promise<void> {
       must('link set lo up'),
       must(`link set ${p.ifName} up`),
     ]);
-    hostVethSysctls(p.hostVeth);
+    await hostVethSysctls(p.hostVeth);
   } catch (error) {
     await removeVethPair(p).catch(() => undefined);
     throw error;
