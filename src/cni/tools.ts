@@ -61,7 +61,10 @@ export function childProcesses(): typeof ChildProcesses {
 
 export function run(file: string, args: readonly string[], input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = childProcesses().spawn(file, args, { env: {}, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = childProcesses().spawn(file, args, {
+      env: {},
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
