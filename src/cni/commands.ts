@@ -11,7 +11,7 @@ import { logLevelOf, writePluginLog } from './log.ts';
 import { type Invocation, type NetConf, parseInvocation, parseNetConf } from './netconf.ts';
 import { addResult, MAIN_TABLE, type Wiring, wiringFromPrevResult } from './result.ts';
 import { CniError, type Command, ErrorCode, requireVersion } from './spec.ts';
-import { hostMac, inspectPod, unwirePod, wirePod } from './wire.ts';
+import { addressPod, hostMac, inspectPod, makeVethPair, removeVethPair, unwirePod, type VethPair } from './wire.ts';
 
 function attachmentOf(conf: NetConf, inv: Invocation): Attachment {
   return {
@@ -35,15 +35,8 @@ function podHostVeth(conf: NetConf, inv: Invocation): string {
   return hostVethName(conf.vethPrefix, inv.podNamespace, inv.podName);
 }
 
-function wiringOf(inv: Invocation, hostVeth: string, a: Assignment): Omit<Wiring, 'hostMac'> {
-  return {
-    hostVeth,
-    ifName: inv.ifName,
-    netns: inv.netns,
-    ip: a.address,
-    table: a.routeTable ?? MAIN_TABLE,
-    deviceNumber: a.deviceNumber,
-  };
+function addressing(a: Assignment): Pick<Wiring, 'ip' | 'table' | 'deviceNumber'> {
+  return { ip: a.address, table: a.routeTable ?? MAIN_TABLE, deviceNumber: a.deviceNumber };
 }
 
 async function add(conf: NetConf, env: NodeJS.ProcessEnv): Promise<unknown> {
@@ -51,12 +44,18 @@ async function add(conf: NetConf, env: NodeJS.ProcessEnv): Promise<unknown> {
   const inv = parseInvocation('ADD', env);
   const hostVeth = podHostVeth(conf, inv);
   const attachment = attachmentOf(conf, inv);
-  const { assignment } = await ask(conf, 'ADD', { attachment }).catch((e: unknown) => {
-    throw toCniError(e, 'ADD');
-  });
-  const wiring: Wiring = { ...wiringOf(inv, hostVeth, assignment), hostMac: hostMac() };
+  const pair: VethPair = { hostVeth, hostMac: hostMac(), ifName: inv.ifName, netns: inv.netns };
+  // The pair needs no address: it is made while the agent picks one, and taken down again if none comes. The request
+  // goes out first, as starting a process blocks this thread until the process has exec'd.
+  const [asked, made] = await Promise.allSettled([ask(conf, 'ADD', { attachment }), makeVethPair(pair, conf.mtu)]);
+  if (asked.status === 'rejected') {
+    if (made.status === 'fulfilled') await removeVethPair(pair).catch(() => undefined);
+    throw toCniError(asked.reason, 'ADD');
+  }
+  const wiring: Wiring = { ...pair, ...addressing(asked.value.assignment) };
   try {
-    await wirePod(wiring, conf.mtu);
+    if (made.status === 'rejected') throw made.reason;
+    await addressPod(wiring);
   } catch (error) {
     // The kernel is back as it was; the address goes back too, or the agent would hold it for a pod that has none.
     await ask(conf, 'DEL', { attachment, reason: 'SetupNSFailed' }).catch(() => undefined);
@@ -92,7 +91,7 @@ async function check(conf: NetConf, env: NodeJS.ProcessEnv): Promise<undefined> 
   if (prev !== undefined && prev.ip !== assignment.address) {
     throw new CniError(ErrorCode.checkFailed, `prevResult says ${prev.ip}, the agent assigned ${assignment.address}`);
   }
-  const problems = await inspectPod(wiringOf(inv, hostVeth, assignment));
+  const problems = await inspectPod({ hostVeth, ifName: inv.ifName, netns: inv.netns, ...addressing(assignment) });
   if (problems.length > 0) throw new CniError(ErrorCode.checkFailed, `pod wiring differs: ${problems.join('; ')}`);
   return undefined;
 }

@@ -7,6 +7,7 @@ import { startupSnapshot } from 'node:v8';
 import { runCommand } from './commands.ts';
 import { readInput } from './io.ts';
 import { CniError, type Command, ErrorCode, errorObject, isCommand, LATEST_VERSION, versionInfo } from './spec.ts';
+import { warmUp } from './warm-up.ts';
 
 /** A configuration is a few KiB; anything near this is not one, and reading it unbounded would let a caller exhaust us. */
 const MAX_STDIN_BYTES = 1024 * 1024;
@@ -74,7 +75,10 @@ function start(): void {
 }
 
 // Loading the commands (zod and its schemas, above all) costs more than a pod's whole wiring. The single executable is
-// built from a V8 start-up snapshot taken after this module graph has loaded (src/agent/plugin-executable.ts), so each
-// run starts with it in the heap and goes straight to start(); run as a plain script, the plugin loads it all first.
-if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(start);
-else start();
+// built from a V8 start-up snapshot taken after this module graph has loaded and its parsers have run once
+// (src/agent/plugin-executable.ts, warm-up.ts), so each run starts with them in the heap and goes straight to start();
+// run as a plain script, the plugin loads it all first.
+if (startupSnapshot.isBuildingSnapshot()) {
+  warmUp();
+  startupSnapshot.setDeserializeMainFunction(start);
+} else start();

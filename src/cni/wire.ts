@@ -2,13 +2,14 @@
  * A pod's wiring in the kernel, as the reference plugin makes it (reference §3.3): a veth pair whose host end is named
  * from the pod, the pod end with the /32, 169.254.1.1 as a permanent neighbour at the host end's MAC and the default
  * route through it; on the host the /32 route, `to <ip> lookup main` at 512 and, for a secondary ENI's address,
- * `from <ip> lookup <table>` at 1536. Writes are batched, one `ip -batch` per namespace and step.
+ * `from <ip> lookup <table>` at 1536. Writes are batched: the pair while the agent picks the address, then one `ip -batch`
+ * in the pod's namespace and one in the host's, at the same time.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { POD_GATEWAY_V4, PodRulePriority } from '../lib/pod-wiring.ts';
-import { withHostLock } from './host-lock.ts';
+import { type Command, LOCK_TIMEOUT_EXIT, LOCK_WAIT_S, underHostLock } from './host-lock.ts';
 import { MAIN_TABLE, type Wiring } from './result.ts';
 import { CniError, ErrorCode } from './spec.ts';
 import { optionalTool, run, tool } from './tools.ts';
@@ -20,23 +21,52 @@ export function hostMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-async function batch(where: string, lines: readonly string[], netns?: string): Promise<void> {
-  const input = `${lines.join('\n')}\n`;
-  const result =
-    netns === undefined
-      ? await run(tool('ip'), ['-batch', '-'], input)
-      : await run(tool('nsenter'), [`--net=${netns}`, tool('ip'), '-batch', '-'], input);
-  if (result.code !== 0) {
-    throw new CniError(
-      ErrorCode.wiringFailed,
-      `${where}: ${result.stderr.trim().slice(0, 1024) || `ip exited ${result.code}`}`,
-    );
-  }
+/** One line of an `ip -batch`; `mayFail` for a delete that may find nothing (a second DEL, a crashed earlier ADD). */
+interface Line {
+  readonly text: string;
+  readonly mayFail?: boolean;
 }
 
-/** Deletes that may find nothing (a second DEL, a namespace already gone): `-force` goes on past each miss. */
-async function forceBatch(lines: readonly string[]): Promise<void> {
-  if (lines.length > 0) await run(tool('ip'), ['-force', '-batch', '-'], `${lines.join('\n')}\n`);
+const must = (text: string): Line => ({ text });
+const mayFail = (text: string): Line => ({ text, mayFail: true });
+
+/** iproute2 names each failed line of a `-force` batch on stderr as `Command failed -:<line number>`. */
+function failedLines(stderr: string): number[] {
+  return [...stderr.matchAll(/^Command failed -:(\d+)$/gm)].map((m) => Number(m[1]));
+}
+
+/**
+ * Runs one batch and throws, saying what failed, unless every line that failed was allowed to. With `-force` ip goes
+ * on past a failed line, so a batch of deletes and writes is still one process; without deletes it stops at the first.
+ */
+async function batch(where: string, command: Command, lines: readonly Line[]): Promise<void> {
+  if (lines.length === 0) return;
+  const result = await run(command.file, command.args, `${lines.map((l) => l.text).join('\n')}\n`);
+  if (result.code === 0) return;
+  if (command.lock !== undefined && result.code === LOCK_TIMEOUT_EXIT) {
+    throw new CniError(
+      ErrorCode.tryAgainLater,
+      `${where}: the host's apply lock ${command.lock} was not free within ${LOCK_WAIT_S} s; an apply is in progress`,
+    );
+  }
+  const failed = failedLines(result.stderr);
+  if (failed.length > 0 && failed.every((n) => lines[n - 1]?.mayFail === true)) return;
+  throw new CniError(
+    ErrorCode.wiringFailed,
+    `${where}: ${result.stderr.trim().slice(0, 1024) || `ip exited ${result.code}`}`,
+  );
+}
+
+const ipBatch = (force: boolean): readonly string[] => (force ? ['-force', '-batch', '-'] : ['-batch', '-']);
+
+/** A batch in the host namespace, holding the apply lock. */
+function hostBatch(where: string, lines: readonly Line[]): Promise<void> {
+  return batch(where, underHostLock(tool('ip'), ipBatch(lines.some((l) => l.mayFail))), lines);
+}
+
+/** A batch inside the pod's namespace. */
+function podBatch(where: string, netns: string, lines: readonly Line[]): Promise<void> {
+  return batch(where, { file: tool('nsenter'), args: [`--net=${netns}`, tool('ip'), ...ipBatch(false)] }, lines);
 }
 
 function linkExists(name: string): boolean {
@@ -44,25 +74,18 @@ function linkExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
 }
 
-function hostTeardownLines(ip: string, hostVeth: string | undefined): string[] {
-  const lines = [
-    `rule del to ${ip}/32 priority ${PodRulePriority.toPod}`,
-    `rule del from ${ip}/32 priority ${PodRulePriority.fromPod}`,
-    `route del ${ip}/32 table main scope link`,
-  ];
-  if (hostVeth !== undefined && linkExists(hostVeth)) lines.push(`link del ${hostVeth}`);
+/** Deletes of whatever a pod's address and host veth may have left on the host; each may find nothing. */
+function hostTeardown(ip: string | undefined, hostVeth: string | undefined): Line[] {
+  const lines =
+    ip === undefined
+      ? []
+      : [
+          mayFail(`rule del to ${ip}/32 priority ${PodRulePriority.toPod}`),
+          mayFail(`rule del from ${ip}/32 priority ${PodRulePriority.fromPod}`),
+          mayFail(`route del ${ip}/32 table main scope link`),
+        ];
+  if (hostVeth !== undefined && linkExists(hostVeth)) lines.push(mayFail(`link del ${hostVeth}`));
   return lines;
-}
-
-/** Undoes each step taken so far, newest first, when a later one fails. */
-class CleanupStack {
-  readonly #undo: Array<() => Promise<void>> = [];
-  push(undo: () => Promise<void>): void {
-    this.#undo.push(undo);
-  }
-  async unwind(): Promise<void> {
-    for (const undo of this.#undo.reverse()) await undo().catch(() => undefined);
-  }
 }
 
 async function hostVethSysctls(hostVeth: string): Promise<void> {
@@ -82,57 +105,70 @@ async function hostVethSysctls(hostVeth: string): Promise<void> {
   }
 }
 
-/**
- * Wires the pod, holding the host's apply lock; on any failure what was done is undone before the error is thrown.
- */
-export function wirePod(w: Wiring, mtu: number): Promise<void> {
-  return withHostLock(() => wire(w, mtu));
-}
+/** The veth pair of a pod: what can be made before the agent has picked its address. */
+export type VethPair = Pick<Wiring, 'hostVeth' | 'hostMac' | 'ifName' | 'netns'>;
 
-async function wire(w: Wiring, mtu: number): Promise<void> {
-  const cleanup = new CleanupStack();
+/**
+ * The pair, made inside the pod's namespace with its host end born in the host namespace (ours, named by /proc/<pid>)
+ * as the reference makes it, the pod end up and the host end still down with its IPv6 sysctls set (before link-up, as
+ * the reference). It needs no address, so it is made while the agent picks one. On failure nothing of it is left.
+ */
+export async function makeVethPair(p: VethPair, mtu: number): Promise<void> {
+  // A host end left by an earlier attempt of this pod holds its name in the host namespace.
+  if (linkExists(p.hostVeth)) await removeVethPair(p);
   try {
-    // A host end left by an earlier attempt of this pod, and rules of this address left by a crashed DEL.
-    await forceBatch(hostTeardownLines(w.ip, w.hostVeth));
-    await batch('creating the veth pair', [
-      `link add ${w.hostVeth} mtu ${mtu} address ${w.hostMac} type veth peer name ${w.ifName} mtu ${mtu} netns ${w.netns}`,
+    await podBatch('making the veth pair', p.netns, [
+      must(
+        `link add ${p.ifName} mtu ${mtu} type veth peer name ${p.hostVeth} mtu ${mtu} address ${p.hostMac} netns /proc/${process.pid}/ns/net`,
+      ),
+      must('link set lo up'),
+      must(`link set ${p.ifName} up`),
     ]);
-    // Deleting the host end takes the pod end with it.
-    cleanup.push(() => forceBatch([`link del ${w.hostVeth}`]));
-    await hostVethSysctls(w.hostVeth);
-    await batch(
-      'configuring the pod side',
-      [
-        'link set lo up',
-        `link set ${w.ifName} up`,
-        `route replace ${POD_GATEWAY_V4}/32 dev ${w.ifName} scope link`,
-        `route add default via ${POD_GATEWAY_V4} dev ${w.ifName}`,
-        `addr add ${w.ip}/32 dev ${w.ifName}`,
-        `neigh add ${POD_GATEWAY_V4} lladdr ${w.hostMac} dev ${w.ifName} nud permanent`,
-      ],
-      w.netns,
-    );
-    cleanup.push(() => forceBatch(hostTeardownLines(w.ip, undefined)));
-    const lines = [
-      `link set ${w.hostVeth} up`,
-      `route replace ${w.ip}/32 dev ${w.hostVeth} scope link table main`,
-      `rule add to ${w.ip}/32 lookup main priority ${PodRulePriority.toPod}`,
-    ];
-    if (w.table !== MAIN_TABLE)
-      lines.push(`rule add from ${w.ip}/32 lookup ${w.table} priority ${PodRulePriority.fromPod}`);
-    await batch('configuring the host side', lines);
+    await hostVethSysctls(p.hostVeth);
   } catch (error) {
-    await cleanup.unwind();
+    await removeVethPair(p).catch(() => undefined);
     throw error;
   }
 }
 
+/** Deleting the host end takes the pod end with it. */
+export function removeVethPair(p: VethPair): Promise<void> {
+  return hostBatch('removing the veth pair', hostTeardown(undefined, p.hostVeth));
+}
+
+/**
+ * The address on a made pair: the pod side (the /32, 169.254.1.1 as the permanent neighbour and the default route) and
+ * the host side at the same time, the host side holding the apply lock with any rules a crashed DEL of this address
+ * left deleted first. On any failure the pair and everything of this address on the host are removed.
+ */
+export async function addressPod(w: Wiring): Promise<void> {
+  const rules = hostTeardown(w.ip, undefined).filter((l) => l.text.startsWith('rule del'));
+  const sides = await Promise.allSettled([
+    podBatch('configuring the pod side', w.netns, [
+      must(`route replace ${POD_GATEWAY_V4}/32 dev ${w.ifName} scope link`),
+      must(`route add default via ${POD_GATEWAY_V4} dev ${w.ifName}`),
+      must(`addr add ${w.ip}/32 dev ${w.ifName}`),
+      must(`neigh add ${POD_GATEWAY_V4} lladdr ${w.hostMac} dev ${w.ifName} nud permanent`),
+    ]),
+    hostBatch('configuring the host side', [
+      ...rules,
+      must(`link set ${w.hostVeth} up`),
+      must(`route replace ${w.ip}/32 dev ${w.hostVeth} scope link table main`),
+      must(`rule add to ${w.ip}/32 lookup main priority ${PodRulePriority.toPod}`),
+      ...(w.table === MAIN_TABLE
+        ? []
+        : [must(`rule add from ${w.ip}/32 lookup ${w.table} priority ${PodRulePriority.fromPod}`)]),
+    ]),
+  ]);
+  const failed = sides.find((side) => side.status === 'rejected');
+  if (failed === undefined) return;
+  await hostBatch('undoing the wiring', hostTeardown(w.ip, w.hostVeth)).catch(() => undefined);
+  throw failed.reason;
+}
+
 /** Removes a pod's host side; every step tolerates finding nothing, so DEL may run any number of times. */
 export async function unwirePod(ip: string | undefined, hostVeth: string | undefined): Promise<void> {
-  await withHostLock(async () => {
-    if (ip !== undefined) await forceBatch(hostTeardownLines(ip, hostVeth));
-    else if (hostVeth !== undefined && linkExists(hostVeth)) await forceBatch([`link del ${hostVeth}`]);
-  });
+  await hostBatch('tearing down the pod', hostTeardown(ip, hostVeth));
   if (ip !== undefined) await forgetConnections(ip);
 }
 

@@ -1,10 +1,12 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import type { Assignment, Request } from '../../src/ipc/protocol.ts';
 import { serve } from '../../src/ipc/server.ts';
+import { applyLockFile, LOCK_DIR } from '../../src/lib/apply-lock.ts';
 import { hostVethName } from '../../src/lib/pod-wiring.ts';
 import { kernelTest } from '../helpers/needs.ts';
 import { createNetns, type TestNetns } from '../helpers/netns.ts';
@@ -215,6 +217,62 @@ kernelTest('ADD that fails half-way undoes its veth and hands the address back',
     peer.requests.map((r) => (r.op === 'DEL' ? `DEL:${r.reason}` : r.op)),
     ['ADD', 'DEL:SetupNSFailed'],
   );
+});
+
+kernelTest(
+  'ADD whose pod side fails after the veth pair exists deletes the pair and hands the address back',
+  async (t) => {
+    const host = await createNetns(t, 'cnih');
+    const pod = await createNetns(t, 'cnip');
+    const peer = await agentPeer(t, SECONDARY);
+    // The pod already has a default route: the pair is made and moved, then `route add default` finds it taken.
+    await pod.ip(['link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'other1']);
+    await pod.ip(['link', 'set', 'other0', 'up']);
+    await pod.ip(['route', 'add', 'default', 'dev', 'other0']);
+    const before = await hostState(host);
+    const add = await plugin(host, { command: 'ADD', pod, socket: peer.socket });
+    t.is(add.exitCode, 1);
+    t.like(add.out, { code: 102 });
+    t.regex(String(add.out?.msg), /configuring the pod side: .*File exists/s);
+    t.deepEqual(await hostState(host), before);
+    t.notRegex(await pod.ip(['-o', 'link', 'show']), /eth0/);
+    t.deepEqual(
+      peer.requests.map((r) => (r.op === 'DEL' ? `DEL:${r.reason}` : r.op)),
+      ['ADD', 'DEL:SetupNSFailed'],
+    );
+  },
+);
+
+kernelTest("the host side of ADD waits for the host's apply lock, as an agent's apply holds it", async (t) => {
+  const host = await createNetns(t, 'cnih');
+  const pod = await createNetns(t, 'cnip');
+  const peer = await agentPeer(t, SECONDARY);
+  await mkdir(LOCK_DIR, { recursive: true });
+  const lockFile = applyLockFile(LOCK_DIR, (await stat(host.path)).ino);
+  t.teardown(() => rm(lockFile, { force: true }));
+  // An apply in progress: flock(2) on the namespace's lock file, held until its stdin closes.
+  const holder = execa('/usr/bin/flock', ['--exclusive', lockFile, '/usr/bin/sh', '-c', 'echo locked; exec cat'], {
+    stdin: 'pipe',
+  });
+  await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
+  let finished = false;
+  const adding = plugin(host, { command: 'ADD', pod, socket: peer.socket }).finally(() => {
+    finished = true;
+  });
+  const veth = hostVethName('eni', 'default', 'web-1');
+  // The pod side needs no lock: the host end arrives, and then nothing more happens while the lock is held.
+  for (let i = 0; i < 200 && !(await host.ip(['-o', 'link', 'show'])).includes(veth); i++) await sleep(25);
+  t.regex(await host.ip(['-o', 'link', 'show', veth]), /state DOWN/);
+  await sleep(500);
+  t.false(finished, 'ADD finished while the apply lock was held');
+  t.notRegex(await host.ip(['rule', 'show']), /10\.0\.2\.40/);
+  t.notRegex(await host.ip(['route', 'show']), /10\.0\.2\.40/);
+  holder.stdin?.end();
+  await holder;
+  const add = await adding;
+  t.is(add.exitCode, 0, JSON.stringify(add.out));
+  t.regex(await host.ip(['rule', 'show']), /512:\s+from all to 10\.0\.2\.40 lookup main/);
+  t.regex(await host.ip(['link', 'show', veth]), /state UP/);
 });
 
 kernelTest('hostile CNI_NETNS, CNI_IFNAME and CNI_CONTAINERID are spec errors and create nothing', async (t) => {
