@@ -231,18 +231,35 @@ async function main(): Promise<void> {
     results.set(plugin.label, { seq, par });
   }
   const baseline = results.get('ptp + host-local')!;
-  const mine = results.get(ours.label);
-  if (mine !== undefined && sea !== undefined) {
-    // The plugin's own work: its ADD minus its bare start-up (VERSION), against ptp + host-local's whole ADD.
-    const own = percentile(mine.seq.add, 50) - sea;
-    const whole = percentile(baseline.seq.add, 50);
-    console.log(
-      `\naws-cni own work (ADD p50 − VERSION p50) ${ms(own)} ms vs ptp + host-local ADD p50 ${ms(whole)} ms: ${(own / whole).toFixed(2)}×`,
-    );
-    console.log(
-      `aws-cni ADD p50 / ptp + host-local ADD p50, ${CONCURRENCY}-way: ${(percentile(mine.par.add, 50) / percentile(baseline.par.add, 50)).toFixed(2)}×`,
+  const mine = results.get(ours.label)!;
+  // The plugin's bare start-up as the runtime pays it: VERSION through the same libcni runtime, so the subtraction
+  // takes out the plugin's start and the runtime's own, leaving the plugin's work; ptp + host-local's whole ADD keeps
+  // both, as the target says.
+  const started = await runtimeVersionP50(ours);
+  const own = percentile(mine.seq.add, 50) - started;
+  const whole = percentile(baseline.seq.add, 50);
+  console.log(
+    `\naws-cni VERSION through libcni p50 ${ms(started)} ms (direct: ${sea === undefined ? 'n/a' : ms(sea)} ms)`,
+  );
+  console.log(
+    `aws-cni own work (ADD p50 − VERSION p50, both through libcni) ${ms(own)} ms vs ptp + host-local ADD p50 ${ms(whole)} ms: ${(own / whole).toFixed(2)}×`,
+  );
+  console.log(
+    `aws-cni ADD p50 / ptp + host-local ADD p50, ${CONCURRENCY}-way: ${(percentile(mine.par.add, 50) / percentile(baseline.par.add, 50)).toFixed(2)}×`,
+  );
+}
+
+async function runtimeVersionP50(plugin: Plugin): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    times.push(
+      await timed(async () => {
+        const reply = await plugin.runtime.version();
+        if (!reply.ok) throw new Error(`${plugin.label} VERSION: ${JSON.stringify(reply.error)}`);
+      }),
     );
   }
+  return percentile(times, 50);
 }
 
 try {

@@ -64,9 +64,23 @@ function hostBatch(where: string, lines: readonly Line[]): Promise<void> {
   return batch(where, underHostLock(tool('ip'), ipBatch(lines.some((l) => l.mayFail))), lines);
 }
 
+/** Where container runtimes (containerd, CRI-O) pin a pod's namespace, and `ip -n NAME` finds it by name. */
+const NAMED_NETNS = /^\/var\/run\/netns\/([^/]+)$/;
+
+/**
+ * `ip ARGS` inside the pod's namespace: `ip -n NAME` for a named one, which spares the extra exec of nsenter (a pod's
+ * ADD is mostly process starts), and nsenter for a /proc/<pid>/ns/net path.
+ */
+function ipIn(netns: string, args: readonly string[]): Command {
+  const name = NAMED_NETNS.exec(netns)?.[1];
+  return name === undefined
+    ? { file: tool('nsenter'), args: [`--net=${netns}`, tool('ip'), ...args] }
+    : { file: tool('ip'), args: ['-n', name, ...args] };
+}
+
 /** A batch inside the pod's namespace. */
 function podBatch(where: string, netns: string, lines: readonly Line[]): Promise<void> {
-  return batch(where, { file: tool('nsenter'), args: [`--net=${netns}`, tool('ip'), ...ipBatch(false)] }, lines);
+  return batch(where, ipIn(netns, ipBatch(false)), lines);
 }
 
 function linkExists(name: string): boolean {
@@ -191,10 +205,8 @@ interface IpJson {
 async function jsonBatch(lines: readonly string[], netns?: string): Promise<IpJson[][]> {
   const input = `${lines.join('\n')}\n`;
   const args = ['-json', '-force', '-batch', '-'];
-  const result =
-    netns === undefined
-      ? await run(tool('ip'), args, input)
-      : await run(tool('nsenter'), [`--net=${netns}`, tool('ip'), ...args], input);
+  const command = netns === undefined ? { file: tool('ip'), args } : ipIn(netns, args);
+  const result = await run(command.file, command.args, input);
   return result.stdout
     .split('\n')
     .filter((l) => l.startsWith('['))

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -201,6 +201,42 @@ kernelTest(
     t.deepEqual(await hostState(host), before);
   },
 );
+
+kernelTest(
+  'a pod named by /proc/<pid>/ns/net, as some runtimes pass it, is wired, checked and torn down',
+  async (t) => {
+    const host = await createNetns(t, 'cnih');
+    const pod = await createNetns(t, 'cnip');
+    const peer = await agentPeer(t, PRIMARY);
+    // A process living in the pod's namespace gives it the path a runtime without named namespaces would pass.
+    const sleeper = execa('/usr/sbin/ip', ['netns', 'exec', pod.name, '/usr/bin/sleep', '60'], { reject: false });
+    t.teardown(() => {
+      sleeper.kill();
+    });
+    const pid = await waitForChild(sleeper.pid!);
+    const path = { path: `/proc/${pid}/ns/net` };
+    const before = await hostState(host);
+    const add = await plugin(host, { command: 'ADD', pod: path, socket: peer.socket });
+    t.is(add.exitCode, 0, JSON.stringify(add.out));
+    t.regex(await pod.ip(['-o', 'addr', 'show', 'dev', 'eth0']), /inet 10\.0\.1\.23\/32/);
+    const check = await plugin(host, { command: 'CHECK', pod: path, socket: peer.socket, prevResult: add.out });
+    t.is(check.exitCode, 0, JSON.stringify(check.out));
+    const del = await plugin(host, { command: 'DEL', pod: path, socket: peer.socket, prevResult: add.out });
+    t.is(del.exitCode, 0, JSON.stringify(del.out));
+    t.deepEqual(await hostState(host), before);
+  },
+);
+
+/** `ip netns exec` execs its command in place, so the pid is the sleeper once its netns differs from ours. */
+async function waitForChild(pid: number): Promise<number> {
+  const own = await readlink('/proc/self/ns/net');
+  for (let i = 0; i < 200; i++) {
+    const ns = await readlink(`/proc/${pid}/ns/net`).catch(() => own);
+    if (ns !== own) return pid;
+    await sleep(10);
+  }
+  throw new Error(`process ${pid} never entered the pod's namespace`);
+}
 
 kernelTest('ADD that fails half-way undoes its veth and hands the address back', async (t) => {
   const host = await createNetns(t, 'cnih');
