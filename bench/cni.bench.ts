@@ -1,9 +1,10 @@
 // CNI plugin cost as the container runtime pays it: whole-process wall times through the libcni test runtime
 // (test/fixtures/cni-runtime), in namespaces this bench creates. Floors: a bare Node 24 start and the plugin's
 // VERSION (the single executable, and `node dist/aws-cni.js`). Baseline: Debian's ptp + host-local doing the same
-// veth + address wiring, ADD and DEL p50/p99, sequential and 10-way concurrent. Needs root (skips, saying so).
+// veth + address wiring, against aws-cni alone (and, for the record, the installed chain with portmap), ADD and DEL
+// p50/p99, sequential and 10-way concurrent. Needs root (skips, saying so).
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,9 +17,17 @@ import { PLUGIN_BUNDLE, pluginExecutable } from '../src/agent/plugin-executable.
 import { testConfig } from '../src/compiler/settings/index.ts';
 import { packageFile } from '../src/data/files.ts';
 import { startSimulators } from '../src/sim/index.ts';
-import { type CniRuntime, canBuildCniRuntime, cniRuntime, cniRuntimeBinary } from '../test/helpers/cni-runtime.ts';
+import {
+  type CniRuntime,
+  canBuildCniRuntime,
+  cniRuntime,
+  cniRuntimeBinary,
+  type PodAttachment,
+} from '../test/helpers/cni-runtime.ts';
 import { createNetns, type TestNetns } from '../test/helpers/netns.ts';
 
+/** tmpfs on any Linux host. */
+const TMPFS = '/dev/shm';
 const SEQUENTIAL = 40;
 const CONCURRENT_PODS = 40;
 const CONCURRENCY = 10;
@@ -58,6 +67,8 @@ const context = { teardown: (fn: () => Promise<unknown>) => cleanup.push(fn) } a
 interface Figures {
   readonly add: readonly number[];
   readonly del: readonly number[];
+  /** Sequential runs only: a VERSION through the runtime just before each ADD, the start-up that ADD paid too. */
+  readonly version: readonly number[];
 }
 
 interface Plugin {
@@ -72,25 +83,27 @@ async function addDel(plugin: Plugin, count: number, concurrency: number): Promi
     pods.push({ ns: await createNetns(context, 'bpod'), containerId: `b${randomBytes(8).toString('hex')}` });
   const add: number[] = [];
   const del: number[] = [];
+  const version: number[] = [];
+  const call = async (op: 'add' | 'del' | 'version', attachment: PodAttachment) => {
+    const reply = await (op === 'version' ? plugin.runtime.version() : plugin.runtime[op](attachment));
+    if (!reply.ok) throw new Error(`${plugin.label} ${op}: ${JSON.stringify(reply.error)}`);
+  };
   const each = async (op: 'add' | 'del', into: number[]) => {
     let next = 0;
     const worker = async () => {
       while (next < pods.length) {
         const pod = pods[next++]!;
         const attachment = { containerId: pod.containerId, netns: pod.ns.path };
-        into.push(
-          await timed(async () => {
-            const reply = await plugin.runtime[op](attachment);
-            if (!reply.ok) throw new Error(`${plugin.label} ${op}: ${JSON.stringify(reply.error)}`);
-          }),
-        );
+        // Paired samples: the machine's speed drifts over a run more than the difference being measured.
+        if (op === 'add' && concurrency === 1) version.push(await timed(() => call('version', attachment)));
+        into.push(await timed(() => call(op, attachment)));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
   };
   await each('add', add);
   await each('del', del);
-  return { add, del };
+  return { add, del, version };
 }
 
 function row(label: string, f: Figures): string {
@@ -129,9 +142,10 @@ async function ptpHostLocal(scratch: string, node: TestNetns): Promise<Plugin> {
 /**
  * aws-cni against a running agent: the simulators lay out an m5.4xlarge in their own node namespace, the agent serves it
  * with a warm pool big enough for every pod of the run (ADDs measure the pod path, not EC2 attaching ENIs), and the
- * installed single executable is driven through libcni in that namespace.
+ * installed single executable is driven through libcni in that namespace. Two networks: aws-cni alone, the same job as
+ * ptp + host-local and the one compared with it, and the conflist the agent installs (aws-cni, then portmap).
  */
-async function awsCniAgainstAgent(scratch: string): Promise<Plugin> {
+async function awsCniAgainstAgent(scratch: string): Promise<{ alone: Plugin; chained: Plugin }> {
   const nodeNs = `vc-bagent-${randomBytes(4).toString('hex')}`;
   const sims = await startSimulators({
     instanceType: 'm5.4xlarge',
@@ -140,15 +154,17 @@ async function awsCniAgainstAgent(scratch: string): Promise<Plugin> {
     nodeNetns: nodeNs,
   });
   cleanup.push(() => sims.close());
-  const [bin, conf, state] = ['agent-bin', 'agent-conf', 'agent-state'].map((d) => join(scratch, d)) as [
-    string,
-    string,
-    string,
-  ];
-  await Promise.all([bin, conf, state].map((d) => mkdir(d)));
+  const [bin, conf] = ['agent-bin', 'agent-conf'].map((d) => join(scratch, d)) as [string, string];
+  await Promise.all([bin, conf].map((d) => mkdir(d)));
+  // The checkpoint on tmpfs, as a node keeps it (/var/run/aws-node is on /run): here the checkout's disk would add its
+  // fsync latency to every ADD, which no node pays.
+  const state = await mkdtemp(join(TMPFS, 'vpc-cni-bench-state-'));
+  cleanup.push(() => rm(state, { recursive: true, force: true }));
   const agent = await startAgent({
     config: testConfig({
-      WARM_IP_TARGET: String(SEQUENTIAL + CONCURRENT_PODS + 10),
+      // Every pod of the run has its address from the start, and no ADD sets off a top-up from EC2 in this process.
+      MINIMUM_IP_TARGET: String(SEQUENTIAL + CONCURRENT_PODS + 10),
+      WARM_IP_TARGET: '1',
       // The plugin logs each command at debug, as the reference's does; here into the scratch directory.
       AWS_VPC_K8S_PLUGIN_LOG_FILE: join(scratch, 'plugin.log'),
     }),
@@ -163,14 +179,34 @@ async function awsCniAgainstAgent(scratch: string): Promise<Plugin> {
     log: createLog(() => {}, 'text'),
   });
   cleanup.push(() => agent.stop());
-  const runtime = await cniRuntime({
-    confDir: conf,
-    network: NETWORK_NAME,
-    binDirs: [bin],
-    cacheDir: join(scratch, 'cache-aws'),
-    nodeNetns: nodeNs,
-  });
-  return { label: 'aws-cni + vpc-cni agent', runtime };
+  const installed = JSON.parse(await readFile(join(conf, '10-aws.conflist'), 'utf8')) as { plugins: unknown[] };
+  const aloneConf = join(scratch, 'agent-conf-alone');
+  await mkdir(aloneConf);
+  await writeFile(
+    join(aloneConf, '10-aws.conflist'),
+    JSON.stringify({ ...installed, plugins: installed.plugins.slice(0, 1) }),
+  );
+  const runtime = (confDir: string, cache: string) =>
+    cniRuntime({ confDir, network: NETWORK_NAME, binDirs: [bin], cacheDir: join(scratch, cache), nodeNetns: nodeNs });
+  return {
+    alone: { label: 'aws-cni + vpc-cni agent', runtime: await runtime(aloneConf, 'cache-aws') },
+    chained: { label: 'aws-cni + agent, then portmap', runtime: await runtime(conf, 'cache-aws-chained') },
+  };
+}
+
+/**
+ * The plugin's own account of each command (its log's `ms`, from parsed stdin to answer): what of a pod's ADD is the
+ * agent round trip and the kernel writes, the rest of the wall time being the process, its snapshot and the runtime.
+ */
+async function insidePlugin(log: string): Promise<string> {
+  const entries = (await readFile(log, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { command?: string; msg?: string; ms?: number });
+  const msOf = (command: string) =>
+    entries.filter((e) => e.msg === `${command} ok` && typeof e.ms === 'number').map((e) => e.ms as number);
+  const [add, del] = [msOf('ADD'), msOf('DEL')];
+  return `${'aws-cni inside the plugin (its log)'.padEnd(40)} ${ms(percentile(add, 50))} ${ms(percentile(add, 99))} ${ms(percentile(del, 50))} ${ms(percentile(del, 99))}`;
 }
 
 const VERSION_ENV = { CNI_COMMAND: 'VERSION' };
@@ -212,9 +248,8 @@ async function main(): Promise<void> {
   cleanup.push(() => rm(scratch, { recursive: true, force: true }));
   const node = await createNetns(context, 'bnode');
 
-  const plugins = [await ptpHostLocal(scratch, node)];
-  const ours = await awsCniAgainstAgent(scratch);
-  plugins.push(ours);
+  const { alone: ours, chained } = await awsCniAgainstAgent(scratch);
+  const plugins = [await ptpHostLocal(scratch, node), ours];
 
   console.log(
     `\nthrough libcni (ms, whole runtime process each): ${SEQUENTIAL} pods sequential, ${CONCURRENT_PODS} ${CONCURRENCY}-way`,
@@ -230,16 +265,19 @@ async function main(): Promise<void> {
     console.log(row(`${plugin.label}, ${CONCURRENCY}-way`, par));
     results.set(plugin.label, { seq, par });
   }
+  // What a pod pays on a node as installed: portmap runs after aws-cni on every ADD and DEL.
+  console.log(row(`${chained.label}, sequential`, await addDel(chained, SEQUENTIAL, 1)));
+  console.log(await insidePlugin(join(scratch, 'plugin.log')));
   const baseline = results.get('ptp + host-local')!;
   const mine = results.get(ours.label)!;
   // The plugin's bare start-up as the runtime pays it: VERSION through the same libcni runtime, so the subtraction
   // takes out the plugin's start and the runtime's own, leaving the plugin's work; ptp + host-local's whole ADD keeps
   // both, as the target says.
-  const started = await runtimeVersionP50(ours);
+  const started = percentile(mine.seq.version, 50);
   const own = percentile(mine.seq.add, 50) - started;
   const whole = percentile(baseline.seq.add, 50);
   console.log(
-    `\naws-cni VERSION through libcni p50 ${ms(started)} ms (direct: ${sea === undefined ? 'n/a' : ms(sea)} ms)`,
+    `\nVERSION through libcni p50: aws-cni ${ms(started)} ms (direct: ${sea === undefined ? 'n/a' : ms(sea)} ms), ptp ${ms(percentile(baseline.seq.version, 50))} ms`,
   );
   console.log(
     `aws-cni own work (ADD p50 − VERSION p50, both through libcni) ${ms(own)} ms vs ptp + host-local ADD p50 ${ms(whole)} ms: ${(own / whole).toFixed(2)}×`,
@@ -247,19 +285,6 @@ async function main(): Promise<void> {
   console.log(
     `aws-cni ADD p50 / ptp + host-local ADD p50, ${CONCURRENCY}-way: ${(percentile(mine.par.add, 50) / percentile(baseline.par.add, 50)).toFixed(2)}×`,
   );
-}
-
-async function runtimeVersionP50(plugin: Plugin): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < STARTS; i++) {
-    times.push(
-      await timed(async () => {
-        const reply = await plugin.runtime.version();
-        if (!reply.ok) throw new Error(`${plugin.label} VERSION: ${JSON.stringify(reply.error)}`);
-      }),
-    );
-  }
-  return percentile(times, 50);
 }
 
 try {

@@ -60,8 +60,13 @@ export function toCniError(error: unknown, op: string): CniError {
   );
 }
 
-export async function ask<O extends Request['op']>(conf: NetConf, op: O, body: Body<O>): Promise<ResponseFor<O>> {
+export async function ask<O extends Request['op']>(
+  conf: NetConf,
+  op: O,
+  body: Body<O>,
+  onSent?: () => void,
+): Promise<ResponseFor<O>> {
   // `call` checks that the answer's op is the request's, so the narrowing below holds.
   const request = { op, ...body } as Parameters<typeof call>[1];
-  return (await call(conf.agentSocket, request, conf.agentTimeoutMs)) as ResponseFor<O>;
+  return (await call(conf.agentSocket, request, conf.agentTimeoutMs, onSent)) as ResponseFor<O>;
 }

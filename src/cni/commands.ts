@@ -45,9 +45,13 @@ async function add(conf: NetConf, env: NodeJS.ProcessEnv): Promise<unknown> {
   const hostVeth = podHostVeth(conf, inv);
   const attachment = attachmentOf(conf, inv);
   const pair: VethPair = { hostVeth, hostMac: hostMac(), ifName: inv.ifName, netns: inv.netns };
-  // The pair needs no address: it is made while the agent picks one, and taken down again if none comes. The request
-  // goes out first, as starting a process blocks this thread until the process has exec'd.
-  const [asked, made] = await Promise.allSettled([ask(conf, 'ADD', { attachment }), makeVethPair(pair, conf.mtu)]);
+  // The pair needs no address: it is made while the agent picks one, and taken down again if none comes. It is begun
+  // once the request is on its way, as starting a process blocks this thread until the process has exec'd.
+  const { promise: onItsWay, resolve: sent } = Promise.withResolvers<void>();
+  const asking = ask(conf, 'ADD', { attachment }, sent);
+  // A request that cannot even be sent (no agent) ends the race with its refusal, and no pair is made for it.
+  const making = Promise.race([onItsWay, asking]).then(() => makeVethPair(pair, conf.mtu));
+  const [asked, made] = await Promise.allSettled([asking, making]);
   if (asked.status === 'rejected') {
     if (made.status === 'fulfilled') await removeVethPair(pair).catch(() => undefined);
     throw toCniError(asked.reason, 'ADD');

@@ -18,7 +18,8 @@ export class IpcError extends Error {
   }
 }
 
-export async function call(socketPath: string, body: Body, timeoutMs = 10_000): Promise<Response> {
+/** `onSent` runs once the request has been handed to the kernel, for a caller with other work to start meanwhile. */
+export async function call(socketPath: string, body: Body, timeoutMs = 10_000, onSent?: () => void): Promise<Response> {
   const id = Math.floor(Math.random() * 2 ** 31);
   const payload = encode({ ...body, v: PROTOCOL_VERSION, id });
   return new Promise<Response>((resolve, reject) => {
@@ -31,7 +32,7 @@ export async function call(socketPath: string, body: Body, timeoutMs = 10_000): 
     const timer = deadline(timeoutMs, () =>
       fail(new IpcError(`agent at ${socketPath} did not answer ${body.op} within ${timeoutMs} ms`, 'TIMEOUT')),
     );
-    sock.on('connect', () => sock.write(payload));
+    sock.on('connect', () => sock.write(payload, () => onSent?.()));
     sock.on('error', (e) => {
       timer.cancel();
       fail(new IpcError(`cannot reach the agent at ${socketPath}: ${e.message}`, 'UNREACHABLE'));
