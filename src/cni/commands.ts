@@ -134,7 +134,7 @@ export async function runCommand(
   try {
     const result = await dispatch(command, conf, env);
     const address = (result as { ips?: Array<{ address?: unknown }> } | undefined)?.ips?.[0]?.address;
-    await writePluginLog(conf.pluginLogFile, level, {
+    writePluginLog(conf.pluginLogFile, level, {
       level: 'info',
       msg: `${command} ok`,
       ...context,
@@ -144,7 +144,7 @@ export async function runCommand(
     return result;
   } catch (error) {
     const cni = error instanceof CniError ? error : undefined;
-    await writePluginLog(conf.pluginLogFile, level, {
+    writePluginLog(conf.pluginLogFile, level, {
       level: 'error',
       msg: `${command} failed: ${(cni?.message ?? String(error)).slice(0, 1024)}`,
       ...context,

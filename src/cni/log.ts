@@ -5,8 +5,7 @@
  * Logging never fails a command: a log that cannot be written is dropped. The runtime runs us as root, so the file is
  * opened without following a symlink someone planted, and it is kept bounded by rotating to one `.1` file.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { closeSync, constants, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type PluginLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -28,12 +27,16 @@ export interface LogEntry {
   readonly [field: string]: unknown;
 }
 
-export async function writePluginLog(
+/**
+ * Synchronous: a line a command is one write, and the plugin waits for it before answering anyway; libuv's thread pool
+ * would add a round trip per step to every pod's ADD.
+ */
+export function writePluginLog(
   destination: string | undefined,
   minimum: PluginLogLevel,
   entry: LogEntry,
   now: Date = new Date(),
-): Promise<void> {
+): void {
   if (RANK[entry.level] < RANK[minimum]) return;
   const line = `${JSON.stringify({ time: now.toISOString(), ...entry })}\n`;
   try {
@@ -41,18 +44,23 @@ export async function writePluginLog(
       process.stderr.write(line);
       return;
     }
-    await mkdir(dirname(destination), { recursive: true, mode: 0o755 });
-    const size = (await stat(destination).catch(() => undefined))?.size ?? 0;
-    if (size > MAX_LOG_BYTES) await rename(destination, `${destination}.1`);
-    const file = await open(
-      destination,
-      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
-      0o600,
-    );
+    if ((statSync(destination, { throwIfNoEntry: false })?.size ?? 0) > MAX_LOG_BYTES) {
+      renameSync(destination, `${destination}.1`);
+    }
+    const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+    let fd: number;
     try {
-      await file.write(line);
+      fd = openSync(destination, flags, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // The first line on this node: /var/log/aws-routed-eni does not exist yet.
+      mkdirSync(dirname(destination), { recursive: true, mode: 0o755 });
+      fd = openSync(destination, flags, 0o600);
+    }
+    try {
+      writeSync(fd, line);
     } finally {
-      await file.close();
+      closeSync(fd);
     }
   } catch {
     // A full disk or a read-only /var/log must not cost a pod its network.

@@ -6,8 +6,7 @@
  * in the pod's namespace and one in the host's, at the same time.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, writeFileSync } from 'node:fs';
 import { POD_GATEWAY_V4, PodRulePriority } from '../lib/pod-wiring.ts';
 import { type Command, LOCK_TIMEOUT_EXIT, LOCK_WAIT_S, underHostLock } from './host-lock.ts';
 import { MAIN_TABLE, type Wiring } from './result.ts';
@@ -102,7 +101,8 @@ function hostTeardown(ip: string | undefined, hostVeth: string | undefined): Lin
   return lines;
 }
 
-async function hostVethSysctls(hostVeth: string): Promise<void> {
+/** Written synchronously: three tiny /proc writes cost less than three trips through libuv's thread pool. */
+function hostVethSysctls(hostVeth: string): void {
   // Before link-up, as the reference: no router advertisements on the host end, and it never forwards IPv6 itself.
   const settings: Array<[string, string]> = [
     ['accept_ra', '0'],
@@ -110,12 +110,17 @@ async function hostVethSysctls(hostVeth: string): Promise<void> {
     ['forwarding', '0'],
   ];
   for (const [key, value] of settings) {
-    await writeFile(`/proc/sys/net/ipv6/conf/${hostVeth}/${key}`, value).catch((error: NodeJS.ErrnoException) => {
+    try {
+      writeFileSync(`/proc/sys/net/ipv6/conf/${hostVeth}/${key}`, value);
+    } catch (error) {
       // IPv6 disabled on the host: the keys do not exist, and there is nothing to turn off.
-      if (error.code !== 'ENOENT') {
-        throw new CniError(ErrorCode.wiringFailed, `setting net.ipv6.conf.${hostVeth}.${key}: ${error.message}`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new CniError(
+          ErrorCode.wiringFailed,
+          `setting net.ipv6.conf.${hostVeth}.${key}: ${(error as Error).message}`,
+        );
       }
-    });
+    }
   }
 }
 
@@ -138,7 +143,7 @@ export async function makeVethPair(p: VethPair, mtu: number): Promise<void> {
       must('link set lo up'),
       must(`link set ${p.ifName} up`),
     ]);
-    await hostVethSysctls(p.hostVeth);
+    hostVethSysctls(p.hostVeth);
   } catch (error) {
     await removeVethPair(p).catch(() => undefined);
     throw error;
