@@ -87,16 +87,17 @@ function linkExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
 }
 
+/** The pod rules of an address, which a crashed DEL may have left; either may find nothing. */
+function ruleDeletes(ip: string): Line[] {
+  return [
+    mayFail(`rule del to ${ip}/32 priority ${PodRulePriority.toPod}`),
+    mayFail(`rule del from ${ip}/32 priority ${PodRulePriority.fromPod}`),
+  ];
+}
+
 /** Deletes of whatever a pod's address and host veth may have left on the host; each may find nothing. */
 function hostTeardown(ip: string | undefined, hostVeth: string | undefined): Line[] {
-  const lines =
-    ip === undefined
-      ? []
-      : [
-          mayFail(`rule del to ${ip}/32 priority ${PodRulePriority.toPod}`),
-          mayFail(`rule del from ${ip}/32 priority ${PodRulePriority.fromPod}`),
-          mayFail(`route del ${ip}/32 table main scope link`),
-        ];
+  const lines = ip === undefined ? [] : [...ruleDeletes(ip), mayFail(`route del ${ip}/32 table main scope link`)];
   if (hostVeth !== undefined && linkExists(hostVeth)) lines.push(mayFail(`link del ${hostVeth}`));
   return lines;
 }
@@ -161,7 +162,6 @@ export function removeVethPair(p: VethPair): Promise<void> {
  * left deleted first. On any failure the pair and everything of this address on the host are removed.
  */
 export async function addressPod(w: Wiring): Promise<void> {
-  const rules = hostTeardown(w.ip, undefined).filter((l) => l.text.startsWith('rule del'));
   const sides = await Promise.allSettled([
     podBatch('configuring the pod side', w.netns, [
       must(`route replace ${POD_GATEWAY_V4}/32 dev ${w.ifName} scope link`),
@@ -170,7 +170,7 @@ export async function addressPod(w: Wiring): Promise<void> {
       must(`neigh add ${POD_GATEWAY_V4} lladdr ${w.hostMac} dev ${w.ifName} nud permanent`),
     ]),
     hostBatch('configuring the host side', [
-      ...rules,
+      ...ruleDeletes(w.ip),
       must(`link set ${w.hostVeth} up`),
       must(`route replace ${w.ip}/32 dev ${w.hostVeth} scope link table main`),
       must(`rule add to ${w.ip}/32 lookup main priority ${PodRulePriority.toPod}`),
