@@ -195,14 +195,15 @@ export class HostNetwork {
         const { pods, skipped } = podAssignments(this.#o.pods(), present, config.AWS_VPC_K8S_CNI_VETHPREFIX);
         const unheld = skipped.filter((s) => UNHELD.test(s.reason));
         if (options.everyPod && unheld.length > 0) throw new IncompletePlanError(unheld.map((s) => s.ip));
-        const linkNames = new Set(links.map((l) => l.ifname));
+        const wired = new Set(links.filter((l) => l.up).map((l) => l.ifname));
         for (const s of skipped) log.warn(`pod ${s.ip} left out of the host plan: ${s.reason}`);
-        // A pod whose veth does not exist yet is being wired by the plugin, which waits for this lock to add its
-        // route and rules; one whose veth is gone has been deleted, and its DEL removes what is left.
+        // A pod whose host veth is missing or still down is being wired by the plugin: it makes the pair first and
+        // brings the host end up in the batch that adds the route and rules, which waits for this lock. One whose veth
+        // is gone has been deleted, and its DEL removes what is left.
         const plan = compileHostPlan(
           config,
           present,
-          pods.filter((p) => linkNames.has(p.hostVeth)),
+          pods.filter((p) => wired.has(p.hostVeth)),
         );
         const result = await apply(runner, plan, { progress: (m) => log.debug(`host network: ${m}`) });
         if (result.applied) log.info(`host network: applied ${result.changes.length} changes`);

@@ -10,12 +10,14 @@ import { type IptablesMode, iptablesModeFromVersion, type NodeFacts } from '../c
 export interface KernelLink {
   readonly ifname: string;
   readonly address?: string;
+  /** Administratively up (IFF_UP): a route through a link that is down is refused by the kernel. */
+  readonly up: boolean;
 }
 
 /** Links of the runner's namespace, from `ip -json link show` read by the applier's parser. */
 export async function listLinks(runner: Runner): Promise<KernelLink[]> {
   const { stdout } = await runner.ip(['-json', 'link', 'show']);
-  return parseIpAddr(stdout).links.map((link) => ({ ifname: link.name, address: link.mac }));
+  return parseIpAddr(stdout).links.map((link) => ({ ifname: link.name, address: link.mac, up: link.up }));
 }
 
 export interface NamedFacts {

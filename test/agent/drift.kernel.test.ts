@@ -181,3 +181,26 @@ kernel('a kernel event repairs long before the timer, and a monitor that dies is
     return (await route(0)) && said(events, podRouteLine(ips[0]!));
   });
 });
+
+kernel(
+  'a pod whose host veth is still down, as the plugin leaves it until its host batch, is left out of a re-plan',
+  async (t) => {
+    const { b, ips, route } = await wired(t, 1, { periodMs: 600_000, watch: false });
+    const veth = hostVethName('eni', 'default', 'drift-0');
+    // The plugin makes the pair before it takes the apply lock, and brings the host end up in its locked batch: an
+    // agent apply in between sees the pod in its datastore and a veth that is down, which a route through is refused.
+    await withApplyLock(namedNetns(b.nodeNs), () => nodeIp(b.nodeNs, ['link', 'set', veth, 'down']));
+    t.false(await route(0), 'the kernel drops the route through a link that goes down');
+    const down = await b.agent.host.sync();
+    t.false(
+      down.plan.routes.some((r) => r.dev === veth),
+      `no route through ${veth} is planned while it is down`,
+    );
+    t.false(await route(0));
+
+    await withApplyLock(namedNetns(b.nodeNs), () => nodeIp(b.nodeNs, ['link', 'set', veth, 'up']));
+    const up = await b.agent.host.sync();
+    t.true(up.changes > 0, 'the route is put back once the veth is up');
+    t.true(await route(0), `route ${ips[0]}/32 dev ${veth}`);
+  },
+);
