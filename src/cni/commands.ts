@@ -11,7 +11,7 @@ import { logLevelOf, writePluginLog } from './log.ts';
 import { type Invocation, type NetConf, parseInvocation, parseNetConf } from './netconf.ts';
 import { addResult, MAIN_TABLE, type Wiring, wiringFromPrevResult } from './result.ts';
 import { CniError, type Command, ErrorCode, requireVersion } from './spec.ts';
-import { addressPod, hostMac, inspectPod, makeVethPair, removeVethPair, unwirePod, type VethPair } from './wire.ts';
+import { hostMac, inspectPod, PodWiring, unwirePod, type VethPair } from './wire.ts';
 
 function attachmentOf(conf: NetConf, inv: Invocation): Attachment {
   return {
@@ -49,17 +49,17 @@ async function add(conf: NetConf, env: NodeJS.ProcessEnv): Promise<unknown> {
   // once the request is on its way, as starting a process blocks this thread until the process has exec'd.
   const { promise: onItsWay, resolve: sent } = Promise.withResolvers<void>();
   const asking = ask(conf, 'ADD', { attachment }, sent);
-  // A request that cannot even be sent (no agent) ends the race with its refusal, and no pair is made for it.
-  const making = Promise.race([onItsWay, asking]).then(() => makeVethPair(pair, conf.mtu));
-  const [asked, made] = await Promise.allSettled([asking, making]);
+  // A request that cannot even be sent (no agent) ends the race with its refusal, and no pair is begun for it.
+  const begun = Promise.race([onItsWay, asking]).then(() => PodWiring.begin(pair, conf.mtu));
+  const [asked, pod] = await Promise.allSettled([asking, begun]);
   if (asked.status === 'rejected') {
-    if (made.status === 'fulfilled') await removeVethPair(pair).catch(() => undefined);
+    if (pod.status === 'fulfilled') await pod.value.abandon().catch(() => undefined);
     throw toCniError(asked.reason, 'ADD');
   }
   const wiring: Wiring = { ...pair, ...addressing(asked.value.assignment) };
   try {
-    if (made.status === 'rejected') throw made.reason;
-    await addressPod(wiring);
+    if (pod.status === 'rejected') throw pod.reason;
+    await pod.value.address(wiring);
   } catch (error) {
     // The kernel is back as it was; the address goes back too, or the agent would hold it for a pod that has none.
     await ask(conf, 'DEL', { attachment, reason: 'SetupNSFailed' }).catch(() => undefined);

@@ -32,6 +32,8 @@ export function underHostLock(file: string, args: readonly string[]): Command {
     file: tool('flock'),
     args: [
       '--exclusive',
+      // ip runs in flock's place, holding the locked descriptor: no fork, and no process left between us and ip.
+      '--no-fork',
       '--wait',
       String(LOCK_WAIT_S),
       '--conflict-exit-code',

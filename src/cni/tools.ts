@@ -59,12 +59,25 @@ export function childProcesses(): typeof ChildProcesses {
   return process.getBuiltinModule('node:child_process');
 }
 
-export function run(file: string, args: readonly string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = childProcesses().spawn(file, args, {
-      env: {},
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+/**
+ * A tool given its input a piece at a time: `ip -batch -` runs each line as it arrives, so one process can be started
+ * before all of its lines are known.
+ */
+export interface FedProcess {
+  write(text: string): void;
+  end(text?: string): void;
+  /** True once the tool has written to stdout, false when it exited without a word there. */
+  readonly spoke: Promise<boolean>;
+  readonly exited: Promise<RunResult>;
+}
+
+export function start(file: string, args: readonly string[], withInput = true): FedProcess {
+  const child = childProcesses().spawn(file, args, {
+    env: {},
+    stdio: [withInput ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  const spoke = Promise.withResolvers<boolean>();
+  const exited = new Promise<RunResult>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
@@ -73,20 +86,34 @@ export function run(file: string, args: readonly string[], input?: string): Prom
       if (size <= MAX_OUTPUT) into.push(chunk);
     };
     child.stdout?.on('data', collect(out));
+    child.stdout?.once('data', () => spoke.resolve(true));
     child.stderr?.on('data', collect(err));
-    child.on('error', (e) => reject(new CniError(ErrorCode.ioFailure, `cannot run ${file}: ${e.message}`)));
-    child.on('close', (code) =>
+    child.on('error', (e) => {
+      spoke.resolve(false);
+      reject(new CniError(ErrorCode.ioFailure, `cannot run ${file}: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      spoke.resolve(false);
       resolve({
         code: code ?? 1,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-    if (child.stdin !== null) {
-      // A tool that exits before reading all of its input (ip on a failed batch line) makes our write fail with EPIPE;
-      // its exit status already says what went wrong, and an unhandled 'error' here would crash the plugin mid-ADD.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input);
-    }
+      });
+    });
   });
+  // A tool that exits before reading all of its input (ip on a failed batch line) makes our write fail with EPIPE;
+  // its exit status already says what went wrong, and an unhandled 'error' here would crash the plugin mid-ADD.
+  child.stdin?.on('error', () => undefined);
+  return {
+    write: (text) => void child.stdin?.write(text),
+    end: (text) => void child.stdin?.end(text),
+    spoke: spoke.promise,
+    exited,
+  };
+}
+
+export function run(file: string, args: readonly string[], input?: string): Promise<RunResult> {
+  const child = start(file, args, input !== undefined);
+  child.end(input);
+  return child.exited;
 }

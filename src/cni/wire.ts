@@ -2,8 +2,8 @@
  * A pod's wiring in the kernel, as the reference plugin makes it (reference §3.3): a veth pair whose host end is named
  * from the pod, the pod end with the /32, 169.254.1.1 as a permanent neighbour at the host end's MAC and the default
  * route through it; on the host the /32 route, `to <ip> lookup main` at 512 and, for a secondary ENI's address,
- * `from <ip> lookup <table>` at 1536. Writes are batched: the pair while the agent picks the address, then one `ip -batch`
- * in the pod's namespace and one in the host's, at the same time.
+ * `from <ip> lookup <table>` at 1536. Writes are batched: one `ip -batch` in the pod's namespace, begun with the pair
+ * while the agent picks the address and finished with its address, and one in the host's, at the same time.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { POD_GATEWAY_V4, PodRulePriority } from '../lib/pod-wiring.ts';
 import { type Command, LOCK_TIMEOUT_EXIT, LOCK_WAIT_S, underHostLock } from './host-lock.ts';
 import { MAIN_TABLE, type Wiring } from './result.ts';
 import { CniError, ErrorCode } from './spec.ts';
-import { optionalTool, run, tool } from './tools.ts';
+import { type FedProcess, optionalTool, type RunResult, run, start, tool } from './tools.ts';
 
 /** A random, locally administered unicast MAC for the host end, as the reference generates it. */
 export function hostMac(): string {
@@ -35,12 +35,10 @@ function failedLines(stderr: string): number[] {
 }
 
 /**
- * Runs one batch and throws, saying what failed, unless every line that failed was allowed to. With `-force` ip goes
- * on past a failed line, so a batch of deletes and writes is still one process; without deletes it stops at the first.
+ * Throws, saying what failed, unless every line that failed was allowed to. With `-force` ip goes on past a failed
+ * line, so a batch of deletes and writes is still one process; without it ip stops at the first.
  */
-async function batch(where: string, command: Command, lines: readonly Line[]): Promise<void> {
-  if (lines.length === 0) return;
-  const result = await run(command.file, command.args, `${lines.map((l) => l.text).join('\n')}\n`);
+function checkBatch(where: string, command: Command, lines: readonly Line[], result: RunResult): void {
   if (result.code === 0) return;
   if (command.lock !== undefined && result.code === LOCK_TIMEOUT_EXIT) {
     throw new CniError(
@@ -56,12 +54,21 @@ async function batch(where: string, command: Command, lines: readonly Line[]): P
   );
 }
 
+const text = (lines: readonly Line[]): string => lines.map((l) => `${l.text}\n`).join('');
+
+async function batch(where: string, command: Command, lines: readonly Line[]): Promise<void> {
+  if (lines.length === 0) return;
+  checkBatch(where, command, lines, await run(command.file, command.args, text(lines)));
+}
+
 const ipBatch = (force: boolean): readonly string[] => (force ? ['-force', '-batch', '-'] : ['-batch', '-']);
 
 /** A batch in the host namespace, holding the apply lock. */
 function hostBatch(where: string, lines: readonly Line[]): Promise<void> {
-  return batch(where, underHostLock(tool('ip'), ipBatch(lines.some((l) => l.mayFail))), lines);
+  return batch(where, hostCommand(lines.some((l) => l.mayFail)), lines);
 }
+
+const hostCommand = (force: boolean): Command => underHostLock(tool('ip'), ipBatch(force));
 
 /** Where container runtimes (containerd, CRI-O) pin a pod's namespace, and `ip -n NAME` finds it by name. */
 const NAMED_NETNS = /^\/var\/run\/netns\/([^/]+)$/;
@@ -75,11 +82,6 @@ function ipIn(netns: string, args: readonly string[]): Command {
   return name === undefined
     ? { file: tool('nsenter'), args: [`--net=${netns}`, tool('ip'), ...args] }
     : { file: tool('ip'), args: ['-n', name, ...args] };
-}
-
-/** A batch inside the pod's namespace. */
-function podBatch(where: string, netns: string, lines: readonly Line[]): Promise<void> {
-  return batch(where, ipIn(netns, ipBatch(false)), lines);
 }
 
 function linkExists(name: string): boolean {
@@ -128,48 +130,77 @@ function hostVethSysctls(hostVeth: string): void {
 /** The veth pair of a pod: what can be made before the agent has picked its address. */
 export type VethPair = Pick<Wiring, 'hostVeth' | 'hostMac' | 'ifName' | 'netns'>;
 
-/**
- * The pair, made inside the pod's namespace with its host end born in the host namespace (ours, named by /proc/<pid>)
- * as the reference makes it, the pod end up and the host end still down with its IPv6 sysctls set (before link-up, as
- * the reference). It needs no address, so it is made while the agent picks one. On failure nothing of it is left.
- */
-export async function makeVethPair(p: VethPair, mtu: number): Promise<void> {
-  // A host end left by an earlier attempt of this pod holds its name in the host namespace.
-  if (linkExists(p.hostVeth)) await removeVethPair(p);
-  try {
-    await podBatch('making the veth pair', p.netns, [
-      must(
-        `link add ${p.ifName} mtu ${mtu} type veth peer name ${p.hostVeth} mtu ${mtu} address ${p.hostMac} netns /proc/${process.pid}/ns/net`,
-      ),
-      must('link set lo up'),
-      must(`link set ${p.ifName} up`),
-    ]);
-    hostVethSysctls(p.hostVeth);
-  } catch (error) {
-    await removeVethPair(p).catch(() => undefined);
-    throw error;
-  }
-}
-
 /** Deleting the host end takes the pod end with it. */
 export function removeVethPair(p: VethPair): Promise<void> {
   return hostBatch('removing the veth pair', hostTeardown(undefined, p.hostVeth));
 }
 
+/** ip prints nothing for the pair's lines: the output of this one says they have all run. */
+const PAIR_MADE = must('link show dev lo');
+
 /**
- * The address on a made pair: the pod side (the /32, 169.254.1.1 as the permanent neighbour and the default route) and
- * the host side at the same time, the host side holding the apply lock with any rules a crashed DEL of this address
- * left deleted first. On any failure the pair and everything of this address on the host are removed.
+ * A pod being wired. Its side is one `ip -batch` in its namespace, begun while the agent picks the address: it makes
+ * the veth pair at once, inside the pod's namespace with the host end born in ours (named by /proc/<pid>, as the
+ * reference makes it), the pod end up and the host end still down, and it is handed the pod side's address lines once
+ * the agent has answered. The host side is a second batch, holding the apply lock, started at the answer (never
+ * before: the agent may need that lock to ready an ENI before it can answer).
  */
-export async function addressPod(w: Wiring): Promise<void> {
-  const sides = await Promise.allSettled([
-    podBatch('configuring the pod side', w.netns, [
+export class PodWiring {
+  readonly #pair: VethPair;
+  readonly #pod: FedProcess;
+  readonly #podLines: Line[];
+  /** The pair exists and its host end's IPv6 sysctls are set; nothing is cleaned up here when it fails. */
+  readonly #made: Promise<void>;
+
+  private constructor(pair: VethPair, mtu: number) {
+    this.#pair = pair;
+    const command = ipIn(pair.netns, ipBatch(false));
+    this.#pod = start(command.file, command.args);
+    this.#podLines = [
+      must(
+        `link add ${pair.ifName} mtu ${mtu} type veth peer name ${pair.hostVeth} mtu ${mtu} address ${pair.hostMac} netns /proc/${process.pid}/ns/net`,
+      ),
+      must('link set lo up'),
+      must(`link set ${pair.ifName} up`),
+      PAIR_MADE,
+    ];
+    this.#pod.write(text(this.#podLines));
+    this.#made = this.#pod.spoke.then(async (spoke) => {
+      if (!spoke) {
+        checkBatch('making the veth pair', command, this.#podLines, await this.#pod.exited);
+        throw new CniError(ErrorCode.wiringFailed, 'making the veth pair: ip ended before it was made');
+      }
+      hostVethSysctls(pair.hostVeth);
+    });
+    // Settled by whoever awaits it; this keeps a failure seen only after an abandon from being unhandled.
+    this.#made.catch(() => undefined);
+  }
+
+  /** Begins the pair; a host end left by an earlier attempt of this pod is removed first, as it holds the name. */
+  static async begin(pair: VethPair, mtu: number): Promise<PodWiring> {
+    if (linkExists(pair.hostVeth)) await removeVethPair(pair);
+    return new PodWiring(pair, mtu);
+  }
+
+  /**
+   * The address on the pair: the /32, 169.254.1.1 as the permanent neighbour and the default route in the pod, and on
+   * the host the veth up, its /32 route and the rules (after deleting any a crashed DEL of this address left), the two
+   * sides at the same time. On any failure the pair and everything of this address on the host are removed.
+   */
+  async address(w: Wiring): Promise<void> {
+    const lines = [
       must(`route replace ${POD_GATEWAY_V4}/32 dev ${w.ifName} scope link`),
       must(`route add default via ${POD_GATEWAY_V4} dev ${w.ifName}`),
       must(`addr add ${w.ip}/32 dev ${w.ifName}`),
       must(`neigh add ${POD_GATEWAY_V4} lladdr ${w.hostMac} dev ${w.ifName} nud permanent`),
-    ]),
-    hostBatch('configuring the host side', [
+    ];
+    this.#podLines.push(...lines);
+    this.#pod.end(text(lines));
+    const podCommand = ipIn(w.netns, ipBatch(false));
+    const podSide = this.#pod.exited.then((result) => {
+      checkBatch('configuring the pod side', podCommand, this.#podLines, result);
+    });
+    const hostLines = [
       ...ruleDeletes(w.ip),
       must(`link set ${w.hostVeth} up`),
       must(`route replace ${w.ip}/32 dev ${w.hostVeth} scope link table main`),
@@ -177,12 +208,34 @@ export async function addressPod(w: Wiring): Promise<void> {
       ...(w.table === MAIN_TABLE
         ? []
         : [must(`rule add from ${w.ip}/32 lookup ${w.table} priority ${PodRulePriority.fromPod}`)]),
-    ]),
-  ]);
-  const failed = sides.find((side) => side.status === 'rejected');
-  if (failed === undefined) return;
-  await hostBatch('undoing the wiring', hostTeardown(w.ip, w.hostVeth)).catch(() => undefined);
-  throw failed.reason;
+    ];
+    const hostCommandLine = hostCommand(true);
+    const host = start(hostCommandLine.file, hostCommandLine.args);
+    const hostSide = this.#made.then(
+      async () => {
+        host.end(text(hostLines));
+        checkBatch('configuring the host side', hostCommandLine, hostLines, await host.exited);
+      },
+      async (error: unknown) => {
+        // No pair, nothing to write: the batch ends empty and lets go of the lock the teardown below waits for.
+        host.end();
+        await host.exited.catch(() => undefined);
+        throw error;
+      },
+    );
+    const sides = await Promise.allSettled([this.#made, podSide, hostSide]);
+    const failed = sides.find((side) => side.status === 'rejected');
+    if (failed === undefined) return;
+    await hostBatch('undoing the wiring', hostTeardown(w.ip, w.hostVeth)).catch(() => undefined);
+    throw failed.reason;
+  }
+
+  /** No address came: the pod's batch ends after the pair, and the pair goes. */
+  async abandon(): Promise<void> {
+    this.#pod.end();
+    await this.#pod.exited.catch(() => undefined);
+    await removeVethPair(this.#pair);
+  }
 }
 
 /** Removes a pod's host side; every step tolerates finding nothing, so DEL may run any number of times. */
