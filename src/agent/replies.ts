@@ -3,7 +3,7 @@
  * agent's handlers are typed by them and the commands parse with them, so a reply the command cannot read is an error
  * that names the field, not a crash in the middle of printing. Strings and lists are bounded as the agent bounds them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const text = z.string().max(4_096);
 const when = z.string().max(40).nullable();

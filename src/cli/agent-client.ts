@@ -4,7 +4,7 @@
  * check (is the agent running, is introspection on, is the address right), never a stack.
  */
 import { request } from 'node:http';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type BindAddress, DEFAULT_INTROSPECTION_BIND, parseBindAddress } from '../agent/endpoint.ts';
 import { ErrorReply } from '../agent/replies.ts';
 import { describeIssues } from '../lib/issues.ts';

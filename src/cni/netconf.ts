@@ -2,7 +2,7 @@
  * The plugin's inputs, all untrusted: the network configuration on stdin and the CNI_* variables. Every value that
  * reaches a kernel command or a path is checked here by its grammar; a bad one is a spec error and nothing is created.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Attachment } from '../ipc/protocol.ts';
 import { describeIssues, plainMessages, shownValue } from '../lib/issues.ts';
 import { CniError, type Command, ErrorCode } from './spec.ts';

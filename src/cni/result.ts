@@ -3,7 +3,7 @@
  * interface), so that a DEL from either plugin can tear down a pod the other one wired from the runtime's cached
  * prevResult: the pod interface's `mac` carries the route table and the dummy's `sandbox` the ENI's device number.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Attachment } from '../ipc/protocol.ts';
 import { isIpv4 } from '../lib/address.ts';
 import type { CniVersion } from './spec.ts';

@@ -3,7 +3,7 @@
  * plus the Linux interface names found by MAC. The zod schema below IS the node snapshot schema (`--node FILE`);
  * `schema/node.schema.json` is generated from it and a test keeps the two identical.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type Ipv4Cidr,
   ipv4CidrContains,

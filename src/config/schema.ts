@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Catalog, parseCatalog } from '../compiler/settings/catalog.ts';
 import { packageFile } from '../data/files.ts';
 import { defaultCacheDir } from './cache-dir.ts';

@@ -4,7 +4,7 @@
  * file in the same directory, fsync, rename, fsync of the directory.
  */
 import { rename } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues, plainMessages } from '../lib/issues.ts';
 import { replaceFile } from '../node/atomic-file.ts';
 import { readBoundedFile, UnreadableFileError } from '../node/bounded-file.ts';

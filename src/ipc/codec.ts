@@ -2,7 +2,7 @@
  * Newline-delimited JSON framing: one message per line, at most MAX_MESSAGE_BYTES each. Decoding never throws: it
  * returns the parsed message or a WireError, so a bad peer is answered, not crashed on.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { describeIssues, plainMessages } from '../lib/issues.ts';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type WireError } from './protocol.ts';
 

@@ -3,7 +3,7 @@
  * for both ends, so a field the plugin sends is a field the agent parses. The plugin imports this folder and nothing
  * heavier, because its start-up is paid once per pod.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isIpv4, parseIpv4Network } from '../lib/address.ts';
 import { ShortageReason } from '../lib/shortage.ts';
 

@@ -2,7 +2,7 @@
  * What the agent, the CLI and the EC2 simulator know about an instance type's networking, as one type with one
  * schema; the table itself is src/data/instance-limits.ts. A leaf, so the pure IPAM policy can take limits as input.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const InstanceLimitsSchema = z.object({
   /** ENIs the instance can attach (all network cards). */

@@ -3,7 +3,7 @@
  * written as in the file, the offending value is echoed short (a hostile file can hold megabytes in one field), and
  * zod's own wording (`✖ Invalid input: expected string, received undefined → at instanceId`) never reaches a message.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** Longest echo of a value from an untrusted file; longer values are cut and their length given. */
 export const MAX_SHOWN = 64;

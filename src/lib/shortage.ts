@@ -4,7 +4,7 @@
  * that decides it, the socket protocol that carries it to the CNI plugin (parsed there, as every boundary is) and the
  * plugin that prints it: data first, text second.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ShortageReason = z.discriminatedUnion('code', [
   z.strictObject({ code: z.literal('NOT_READY'), phase: z.string().max(256) }),

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { z } from 'zod';
+import * as z from 'zod';
 import { kernelTest } from '../helpers/needs.ts';
 
 // `vpc-cni demo` is the README's first command: the packaged CLI, as a user runs it, must wire pods that reach every

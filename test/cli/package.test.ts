@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { execa, execaSync } from 'execa';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // The package as a new user gets it: `npm pack` of the built dist/ (`npm test` builds it first), installed into an
 // empty project, run through node_modules/.bin. Dependencies come from npm's cache (--prefer-offline).

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A real container runtime for tests and benches: test/fixtures/cni-runtime/main.go, a small `main` over libcni (the

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The shape of one setting as exported by schema/config.cue. zod checks the CUE output at this boundary, so a schema

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isIpv6Cidr, normaliseIpv4Cidr } from '../../lib/address.ts';
 import type { Setting } from './catalog.ts';
 import { bounded } from './echo.ts';
