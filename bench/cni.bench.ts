@@ -22,7 +22,6 @@ import {
   canBuildCniRuntime,
   cniRuntime,
   cniRuntimeBinary,
-  type PodAttachment,
 } from '../test/helpers/cni-runtime.ts';
 import { createNetns, type TestNetns } from '../test/helpers/netns.ts';
 
@@ -76,34 +75,59 @@ interface Plugin {
   readonly runtime: CniRuntime;
 }
 
-/** ADD then DEL of `count` fresh pod namespaces, `concurrency` at a time; per-operation wall times. */
-async function addDel(plugin: Plugin, count: number, concurrency: number): Promise<Figures> {
-  const pods: { ns: TestNetns; containerId: string }[] = [];
+interface Pod {
+  readonly ns: TestNetns;
+  readonly containerId: string;
+}
+
+async function freshPods(count: number): Promise<Pod[]> {
+  const pods: Pod[] = [];
   for (let i = 0; i < count; i++)
     pods.push({ ns: await createNetns(context, 'bpod'), containerId: `b${randomBytes(8).toString('hex')}` });
-  const add: number[] = [];
-  const del: number[] = [];
-  const version: number[] = [];
-  const call = async (op: 'add' | 'del' | 'version', attachment: PodAttachment) => {
-    const reply = await (op === 'version' ? plugin.runtime.version() : plugin.runtime[op](attachment));
-    if (!reply.ok) throw new Error(`${plugin.label} ${op}: ${JSON.stringify(reply.error)}`);
-  };
-  const each = async (op: 'add' | 'del', into: number[]) => {
+  return pods;
+}
+
+async function call(plugin: Plugin, op: 'add' | 'del' | 'version', pod: Pod): Promise<void> {
+  const attachment = { containerId: pod.containerId, netns: pod.ns.path };
+  const reply = await (op === 'version' ? plugin.runtime.version() : plugin.runtime[op](attachment));
+  if (!reply.ok) throw new Error(`${plugin.label} ${op}: ${JSON.stringify(reply.error)}`);
+}
+
+/**
+ * ADD then DEL of `count` fresh pod namespaces per plugin, one at a time, the plugins taking turns pod by pod: the
+ * machine's speed drifts over a run more than the difference being measured, and turns spread the drift over both.
+ * Each ADD is paired with a VERSION through the runtime just before it, the start-up that ADD paid too.
+ */
+async function sequential(plugins: readonly Plugin[], count: number): Promise<Figures[]> {
+  const pods = await Promise.all(plugins.map(() => freshPods(count)));
+  const figures = plugins.map(() => ({ add: [] as number[], del: [] as number[], version: [] as number[] }));
+  for (const op of ['add', 'del'] as const) {
+    for (let i = 0; i < count; i++) {
+      for (const [p, plugin] of plugins.entries()) {
+        const pod = pods[p]![i]!;
+        if (op === 'add') figures[p]!.version.push(await timed(() => call(plugin, 'version', pod)));
+        figures[p]![op].push(await timed(() => call(plugin, op, pod)));
+      }
+    }
+  }
+  return figures;
+}
+
+/** ADD then DEL of `count` fresh pod namespaces, `concurrency` at a time; per-operation wall times. */
+async function concurrent(plugin: Plugin, count: number, concurrency: number): Promise<Figures> {
+  const pods = await freshPods(count);
+  const figures = { add: [] as number[], del: [] as number[], version: [] };
+  for (const op of ['add', 'del'] as const) {
     let next = 0;
     const worker = async () => {
       while (next < pods.length) {
         const pod = pods[next++]!;
-        const attachment = { containerId: pod.containerId, netns: pod.ns.path };
-        // Paired samples: the machine's speed drifts over a run more than the difference being measured.
-        if (op === 'add' && concurrency === 1) version.push(await timed(() => call('version', attachment)));
-        into.push(await timed(() => call(op, attachment)));
+        figures[op].push(await timed(() => call(plugin, op, pod)));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
-  };
-  await each('add', add);
-  await each('del', del);
-  return { add, del, version };
+  }
+  return figures;
 }
 
 function row(label: string, f: Figures): string {
@@ -249,7 +273,7 @@ async function main(): Promise<void> {
   const node = await createNetns(context, 'bnode');
 
   const { alone: ours, chained } = await awsCniAgainstAgent(scratch);
-  const plugins = [await ptpHostLocal(scratch, node), ours];
+  const ptp = await ptpHostLocal(scratch, node);
 
   console.log(
     `\nthrough libcni (ms, whole runtime process each): ${SEQUENTIAL} pods sequential, ${CONCURRENT_PODS} ${CONCURRENCY}-way`,
@@ -257,19 +281,16 @@ async function main(): Promise<void> {
   console.log(
     `${'case'.padEnd(40)} ${'ADD p50'.padStart(8)} ${'ADD p99'.padStart(8)} ${'DEL p50'.padStart(8)} ${'DEL p99'.padStart(8)}`,
   );
-  const results = new Map<string, { seq: Figures; par: Figures }>();
-  for (const plugin of plugins) {
-    const seq = await addDel(plugin, SEQUENTIAL, 1);
-    console.log(row(`${plugin.label}, sequential`, seq));
-    const par = await addDel(plugin, CONCURRENT_PODS, CONCURRENCY);
-    console.log(row(`${plugin.label}, ${CONCURRENCY}-way`, par));
-    results.set(plugin.label, { seq, par });
-  }
-  // What a pod pays on a node as installed: portmap runs after aws-cni on every ADD and DEL.
-  console.log(row(`${chained.label}, sequential`, await addDel(chained, SEQUENTIAL, 1)));
+  // The installed chain takes its turns too: what a pod pays on a node as installed, portmap after aws-cni.
+  const [ptpSeq, oursSeq, chainedSeq] = await sequential([ptp, ours, chained], SEQUENTIAL);
+  const baseline = { seq: ptpSeq!, par: await concurrent(ptp, CONCURRENT_PODS, CONCURRENCY) };
+  const mine = { seq: oursSeq!, par: await concurrent(ours, CONCURRENT_PODS, CONCURRENCY) };
+  console.log(row(`${ptp.label}, sequential`, baseline.seq));
+  console.log(row(`${ptp.label}, ${CONCURRENCY}-way`, baseline.par));
+  console.log(row(`${ours.label}, sequential`, mine.seq));
+  console.log(row(`${ours.label}, ${CONCURRENCY}-way`, mine.par));
+  console.log(row(`${chained.label}, sequential`, chainedSeq!));
   console.log(await insidePlugin(join(scratch, 'plugin.log')));
-  const baseline = results.get('ptp + host-local')!;
-  const mine = results.get(ours.label)!;
   // The plugin's bare start-up as the runtime pays it: VERSION through the same libcni runtime, so the subtraction
   // takes out the plugin's start and the runtime's own, leaving the plugin's work; ptp + host-local's whole ADD keeps
   // both, as the target says.

@@ -2,7 +2,7 @@
  * The agent as the plugin sees it: one request over the socket, and its failures turned into CNI errors an operator can
  * act on. A shortage keeps its IPAM reason code and numbers in `details`.
  */
-import { call, IpcError } from '../ipc/client.ts';
+import { type CallHooks, call, IpcError } from '../ipc/client.ts';
 import type { Request, ResponseFor, WireError } from '../ipc/protocol.ts';
 import type { NetConf } from './netconf.ts';
 import { CniError, ErrorCode } from './spec.ts';
@@ -64,9 +64,9 @@ export async function ask<O extends Request['op']>(
   conf: NetConf,
   op: O,
   body: Body<O>,
-  onSent?: () => void,
+  hooks?: CallHooks,
 ): Promise<ResponseFor<O>> {
   // `call` checks that the answer's op is the request's, so the narrowing below holds.
   const request = { op, ...body } as Parameters<typeof call>[1];
-  return (await call(conf.agentSocket, request, conf.agentTimeoutMs, onSent)) as ResponseFor<O>;
+  return (await call(conf.agentSocket, request, conf.agentTimeoutMs, hooks)) as ResponseFor<O>;
 }

@@ -46,26 +46,33 @@ async function add(conf: NetConf, env: NodeJS.ProcessEnv): Promise<unknown> {
   const attachment = attachmentOf(conf, inv);
   const pair: VethPair = { hostVeth, hostMac: hostMac(), ifName: inv.ifName, netns: inv.netns };
   // The pair needs no address: it is made while the agent picks one, and taken down again if none comes. It is begun
-  // once the request is on its way, as starting a process blocks this thread until the process has exec'd.
+  // once the request is on its way, as starting a process blocks this thread until the process has exec'd; the host
+  // side's batch is started as the answer arrives, to wait for the apply lock while the answer is read.
   const { promise: onItsWay, resolve: sent } = Promise.withResolvers<void>();
-  const asking = ask(conf, 'ADD', { attachment }, sent);
+  let wiring: PodWiring | undefined;
+  const asking = ask(conf, 'ADD', { attachment }, { sent, answering: () => wiring?.takeHostLock() });
   // A request that cannot even be sent (no agent) ends the race with its refusal, and no pair is begun for it.
-  const begun = Promise.race([onItsWay, asking]).then(() => PodWiring.begin(pair, conf.mtu));
+  const begun = Promise.race([onItsWay, asking]).then(async () => {
+    wiring = await PodWiring.begin(pair, conf.mtu);
+    return wiring;
+  });
   const [asked, pod] = await Promise.allSettled([asking, begun]);
   if (asked.status === 'rejected') {
     if (pod.status === 'fulfilled') await pod.value.abandon().catch(() => undefined);
     throw toCniError(asked.reason, 'ADD');
   }
-  const wiring: Wiring = { ...pair, ...addressing(asked.value.assignment) };
+  const addressed: Wiring = { ...pair, ...addressing(asked.value.assignment) };
   try {
     if (pod.status === 'rejected') throw pod.reason;
-    await pod.value.address(wiring);
+    // Built while the pod's batch is still making the pair; returned only once the wiring is done.
+    const result = addResult(version, addressed, conf.vethPrefix);
+    await pod.value.address(addressed);
+    return result;
   } catch (error) {
     // The kernel is back as it was; the address goes back too, or the agent would hold it for a pod that has none.
     await ask(conf, 'DEL', { attachment, reason: 'SetupNSFailed' }).catch(() => undefined);
     throw error instanceof CniError ? error : new CniError(ErrorCode.wiringFailed, String(error).slice(0, 1024));
   }
-  return addResult(version, wiring, conf.vethPrefix);
 }
 
 async function del(conf: NetConf, env: NodeJS.ProcessEnv): Promise<undefined> {

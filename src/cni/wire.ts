@@ -142,8 +142,7 @@ const PAIR_MADE = must('link show dev lo');
  * A pod being wired. Its side is one `ip -batch` in its namespace, begun while the agent picks the address: it makes
  * the veth pair at once, inside the pod's namespace with the host end born in ours (named by /proc/<pid>, as the
  * reference makes it), the pod end up and the host end still down, and it is handed the pod side's address lines once
- * the agent has answered. The host side is a second batch, holding the apply lock, started at the answer (never
- * before: the agent may need that lock to ready an ENI before it can answer).
+ * the agent has answered. The host side is a second batch, holding the apply lock, started as the answer arrives.
  */
 export class PodWiring {
   readonly #pair: VethPair;
@@ -151,6 +150,8 @@ export class PodWiring {
   readonly #podLines: Line[];
   /** The pair exists and its host end's IPv6 sysctls are set; nothing is cleaned up here when it fails. */
   readonly #made: Promise<void>;
+  readonly #hostCommand = hostCommand(true);
+  #host: FedProcess | undefined;
 
   private constructor(pair: VethPair, mtu: number) {
     this.#pair = pair;
@@ -183,6 +184,20 @@ export class PodWiring {
   }
 
   /**
+   * Starts the host side's batch, which takes the apply lock and holds it until it is given its lines. Called as the
+   * agent's answer begins to arrive, so that starting it overlaps reading the answer; never before, as the agent may
+   * need the lock itself to ready an ENI before it can answer.
+   */
+  takeHostLock(): void {
+    this.#hostBatch();
+  }
+
+  #hostBatch(): FedProcess {
+    this.#host ??= start(this.#hostCommand.file, this.#hostCommand.args);
+    return this.#host;
+  }
+
+  /**
    * The address on the pair: the /32, 169.254.1.1 as the permanent neighbour and the default route in the pod, and on
    * the host the veth up, its /32 route and the rules (after deleting any a crashed DEL of this address left), the two
    * sides at the same time. On any failure the pair and everything of this address on the host are removed.
@@ -209,8 +224,8 @@ export class PodWiring {
         ? []
         : [must(`rule add from ${w.ip}/32 lookup ${w.table} priority ${PodRulePriority.fromPod}`)]),
     ];
-    const hostCommandLine = hostCommand(true);
-    const host = start(hostCommandLine.file, hostCommandLine.args);
+    const host = this.#hostBatch();
+    const hostCommandLine = this.#hostCommand;
     const hostSide = this.#made.then(
       async () => {
         host.end(text(hostLines));
@@ -232,6 +247,7 @@ export class PodWiring {
 
   /** No address came: the pod's batch ends after the pair, and the pair goes. */
   async abandon(): Promise<void> {
+    this.#host?.end();
     this.#pod.end();
     await this.#pod.exited.catch(() => undefined);
     await removeVethPair(this.#pair);

@@ -18,8 +18,20 @@ export class IpcError extends Error {
   }
 }
 
-/** `onSent` runs once the request has been handed to the kernel, for a caller with other work to start meanwhile. */
-export async function call(socketPath: string, body: Body, timeoutMs = 10_000, onSent?: () => void): Promise<Response> {
+/** Moments of a call, for a caller with other work to start meanwhile. */
+export interface CallHooks {
+  /** The request has been handed to the kernel. */
+  readonly sent?: () => void;
+  /** The first bytes of the answer have arrived; this runs before they are read, whatever they say. */
+  readonly answering?: () => void;
+}
+
+export async function call(
+  socketPath: string,
+  body: Body,
+  timeoutMs = 10_000,
+  hooks: CallHooks = {},
+): Promise<Response> {
   const id = Math.floor(Math.random() * 2 ** 31);
   const payload = encode({ ...body, v: PROTOCOL_VERSION, id });
   return new Promise<Response>((resolve, reject) => {
@@ -32,7 +44,8 @@ export async function call(socketPath: string, body: Body, timeoutMs = 10_000, o
     const timer = deadline(timeoutMs, () =>
       fail(new IpcError(`agent at ${socketPath} did not answer ${body.op} within ${timeoutMs} ms`, 'TIMEOUT')),
     );
-    sock.on('connect', () => sock.write(payload, () => onSent?.()));
+    sock.on('connect', () => sock.write(payload, () => hooks.sent?.()));
+    sock.once('data', () => hooks.answering?.());
     sock.on('error', (e) => {
       timer.cancel();
       fail(new IpcError(`cannot reach the agent at ${socketPath}: ${e.message}`, 'UNREACHABLE'));
