@@ -17,12 +17,7 @@ import { PLUGIN_BUNDLE, pluginExecutable } from '../src/agent/plugin-executable.
 import { testConfig } from '../src/compiler/settings/index.ts';
 import { packageFile } from '../src/data/files.ts';
 import { startSimulators } from '../src/sim/index.ts';
-import {
-  type CniRuntime,
-  canBuildCniRuntime,
-  cniRuntime,
-  cniRuntimeBinary,
-} from '../test/helpers/cni-runtime.ts';
+import { type CniRuntime, canBuildCniRuntime, cniRuntime, cniRuntimeBinary } from '../test/helpers/cni-runtime.ts';
 import { createNetns, type TestNetns } from '../test/helpers/netns.ts';
 
 /** tmpfs on any Linux host. */
