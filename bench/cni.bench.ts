@@ -189,14 +189,7 @@ async function awsCniAgainstAgent(scratch: string): Promise<{ alone: Plugin; cha
       // The plugin logs each command at debug, as the reference's does; here into the scratch directory.
       AWS_VPC_K8S_PLUGIN_LOG_FILE: join(scratch, 'plugin.log'),
     }),
-    env: {
-      ...sims.agentEnv,
-    },
-    netns: nodeNs,
-    stateDir: state,
-    checkpointPath: join(state, 'ipam.json'),
-    cniBinDir: bin,
-    cniConfDir: conf,
+    ...sims.agentOptions({ bin, conf, state }),
     log: createLog(() => {}, 'text'),
   });
   cleanup.push(() => agent.stop());

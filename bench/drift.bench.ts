@@ -48,14 +48,7 @@ async function measure(label: string, drift: { periodMs: number; watch: boolean 
   await Promise.all([bin, conf, state].map((d) => mkdir(d)));
   const agent = await startAgent({
     config: testConfig({}),
-    env: {
-      ...sims.agentEnv,
-    },
-    netns: nodeNs,
-    stateDir: state,
-    checkpointPath: join(state, 'ipam.json'),
-    cniBinDir: bin,
-    cniConfDir: conf,
+    ...sims.agentOptions({ bin, conf, state }),
     executable: { cacheDir: TEST_SEA_CACHE },
     log: createLog(() => {}, 'text'),
     drift,

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { instanceTypeLimits } from '../data/instance-limits.ts';
 import { AuditLog } from './audit.ts';
 import { createEc2Server } from './ec2/server.ts';
@@ -48,6 +49,23 @@ export interface SimulatorOptions {
   readonly nodeNetns?: string;
 }
 
+/** An agent's directories on the simulated node: the plugin and conflist it installs, and its state. */
+export interface AgentDirectories {
+  readonly bin: string;
+  readonly conf: string;
+  readonly state: string;
+}
+
+/** The part of an agent's options that `Simulators.agentOptions` gives (the agent's own type is not the simulators'). */
+export interface SimulatedAgentOptions {
+  readonly env: Readonly<Record<string, string>>;
+  readonly netns: string;
+  readonly stateDir: string;
+  readonly checkpointPath: string;
+  readonly cniBinDir: string;
+  readonly cniConfDir: string;
+}
+
 export interface Simulators {
   readonly ec2Url: string;
   readonly imdsUrl: string;
@@ -61,6 +79,11 @@ export interface Simulators {
    * credentials the simulated EC2 accepts, the node's name), for an agent in-process or a child's environment.
    */
   readonly agentEnv: Readonly<Record<string, string>>;
+  /**
+   * What every in-process agent serving the simulated node shares, whatever else it sets: `agentEnv`, the node's
+   * namespace, and its state, checkpoint, plugin and conflist directories under `dirs`. Needs `nodeNetns`.
+   */
+  agentOptions(dirs: AgentDirectories): SimulatedAgentOptions;
   readonly region: string;
   /** The one model behind EC2 and IMDS; tests may read it (e.g. `model.unattachedEnis()` to prove nothing leaked). */
   readonly model: Cloud;
@@ -108,6 +131,18 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     await Promise.all(servers.filter((server) => server.listening).map(shutdown));
     await node?.close();
   };
+  const agentOptions = (dirs: AgentDirectories): SimulatedAgentOptions => {
+    if (node === undefined)
+      throw new Error('agentOptions: these simulators lay out no node (start them with nodeNetns)');
+    return {
+      env: agentEnv,
+      netns: node.netns,
+      stateDir: dirs.state,
+      checkpointPath: join(dirs.state, 'ipam.json'),
+      cniBinDir: dirs.bin,
+      cniConfDir: dirs.conf,
+    };
+  };
   let urls: [string, string, string];
   try {
     // Before any server listens, so the node follows every EC2 call from the first.
@@ -123,19 +158,21 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
   }
   const [ec2Url, imdsUrl, kubernetesUrl] = urls;
   const kubeconfig = await writeKubeconfig(kubernetesUrl);
+  const agentEnv = {
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl,
+    AWS_ENDPOINT_URL_EC2: ec2Url,
+    AWS_ACCESS_KEY_ID: 'sim',
+    AWS_SECRET_ACCESS_KEY: 'sim',
+    MY_NODE_NAME: nodeName,
+  };
   return {
     ec2Url,
     imdsUrl,
     kubernetesUrl,
     kubeconfigPath: kubeconfig.path,
     nodeName,
-    agentEnv: {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl,
-      AWS_ENDPOINT_URL_EC2: ec2Url,
-      AWS_ACCESS_KEY_ID: 'sim',
-      AWS_SECRET_ACCESS_KEY: 'sim',
-      MY_NODE_NAME: nodeName,
-    },
+    agentEnv,
+    agentOptions,
     kubernetes: store,
     region: cloud.region,
     model: cloud,

@@ -75,14 +75,7 @@ export async function bed(
   const agent = await startAgent({
     // The plugin's log in the test's directory, not the machine's /var/log (unless the test sets its own).
     config: testConfig({ AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'plugin.log'), ...env }),
-    env: {
-      ...sims.agentEnv,
-    },
-    netns: nodeNs,
-    stateDir: state,
-    checkpointPath: join(state, 'ipam.json'),
-    cniBinDir: bin,
-    cniConfDir: conf,
+    ...sims.agentOptions({ bin, conf, state }),
     executable: { cacheDir: TEST_SEA_CACHE },
     log: createLog((line) => logs.push(line), 'text', 'debug'),
     loopMs: 1_000,

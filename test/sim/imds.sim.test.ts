@@ -101,3 +101,11 @@ test('an injected IMDS delay slows every answer', async (t) => {
   t.is((await get('/latest/meta-data/instance-id')).text, sims.instance.id);
   t.true(performance.now() - started >= 190);
 });
+
+test('agentOptions points an agent at these simulators, and says so when they lay out no node', async (t) => {
+  const sims = await startSimulators();
+  t.teardown(() => sims.close());
+  t.throws(() => sims.agentOptions({ bin: '/b', conf: '/c', state: '/s' }), { message: /start them with nodeNetns/ });
+  t.is(sims.agentEnv.AWS_EC2_METADATA_SERVICE_ENDPOINT, sims.imdsUrl);
+  t.is(sims.agentEnv.AWS_ENDPOINT_URL_EC2, sims.ec2Url);
+});

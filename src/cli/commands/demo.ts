@@ -100,14 +100,7 @@ async function demoOnNode(input: CommandInput, pods: number): Promise<{ pods: Po
     if (!loaded.ok) throw new Error('the default configuration is invalid (a bug): run `vpc-cni validate`');
     agent = await startAgent({
       config: loaded.config,
-      env: {
-        ...sims.agentEnv,
-      },
-      netns: nodeNs,
-      stateDir: state,
-      checkpointPath: join(state, 'ipam.json'),
-      cniBinDir: bin,
-      cniConfDir: conf,
+      ...sims.agentOptions({ bin, conf, state }),
       log: createLog((line) => input.io.stderr(`  agent: ${line}`), 'text'),
       loopMs: 1_000,
     });
