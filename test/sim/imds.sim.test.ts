@@ -102,7 +102,7 @@ test('an injected IMDS delay slows every answer', async (t) => {
   t.true(performance.now() - started >= 190);
 });
 
-test('agentOptions points an agent at these simulators, and says so when they lay out no node', async (t) => {
+test("agentEnv names the simulators' endpoints; agentOptions says so when they lay out no node", async (t) => {
   const sims = await startSimulators();
   t.teardown(() => sims.close());
   t.throws(() => sims.agentOptions({ bin: '/b', conf: '/c', state: '/s' }), { message: /start them with nodeNetns/ });
