@@ -5,7 +5,7 @@
  */
 import { startupSnapshot } from 'node:v8';
 import { runCommand } from './commands.ts';
-import { readInput } from './io.ts';
+import { readInput, writeOutput } from './io.ts';
 import { CniError, type Command, ErrorCode, errorObject, isCommand, LATEST_VERSION, versionInfo } from './spec.ts';
 import { warmUp } from './warm-up.ts';
 
@@ -31,7 +31,7 @@ let answered = false;
 function answer(line: string): void {
   if (answered) return;
   answered = true;
-  process.stdout.write(line);
+  writeOutput(line);
 }
 
 async function main(): Promise<number> {
@@ -52,7 +52,7 @@ async function main(): Promise<number> {
         `CNI_COMMAND ${raw === undefined ? 'is not set' : `${JSON.stringify(raw.slice(0, 32))} is not a CNI command`}; expected one of ADD, DEL, CHECK, VERSION, STATUS, GC`,
       );
     }
-    stdin = await readInput(process.stdin, MAX_STDIN_BYTES);
+    stdin = readInput(MAX_STDIN_BYTES);
     const out = await run(raw, stdin);
     if (out !== undefined) answer(`${JSON.stringify(out)}\n`);
     return 0;
