@@ -11,10 +11,12 @@ const STDOUT = 1;
 
 /** A descriptor left non-blocking by whoever opened it has nothing yet: wait this long before asking again. */
 const RETRY_MS = 1;
-const pause = new Int32Array(new SharedArrayBuffer(4));
+/** Made when first needed: a V8 start-up snapshot is built without SharedArrayBuffer (see main.ts). */
+let pause: Int32Array | undefined;
 
 function again(error: unknown): boolean {
   if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return false;
+  pause ??= new Int32Array(new SharedArrayBuffer(4));
   Atomics.wait(pause, 0, 0, RETRY_MS);
   return true;
 }
