@@ -1,6 +1,6 @@
 // CNI plugin cost as the container runtime pays it: whole-process wall times through the libcni test runtime
-// (test/fixtures/cni-runtime), in namespaces this bench creates. Floors: a bare Node 24 start and the plugin's
-// VERSION (the single executable, and `node dist/aws-cni.js`). Baseline: Debian's ptp + host-local doing the same
+// (test/fixtures/cni-runtime), in namespaces this bench creates. Floors: a bare Node 24 start, an empty single
+// executable (the runtime's own floor) and the plugin's VERSION (the single executable, and node + bundle). Baseline: Debian's ptp + host-local doing the same
 // veth + address wiring, against aws-cni alone (and, for the record, the installed chain with portmap), ADD and DEL
 // p50/p99, sequential and 10-way concurrent. Needs root (skips, saying so).
 import { randomBytes } from 'node:crypto';
@@ -40,18 +40,28 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-/** p50 wall time of a process started STARTS times with an empty environment. */
-async function startP50(file: string, args: readonly string[], env: Record<string, string> = {}): Promise<number> {
-  const times: number[] = [];
+/** A process whose start-up is a floor: started with an empty environment and stdin, and expected to exit 0. */
+interface Start {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env?: Record<string, string>;
+}
+
+/** p50 wall time of each start, STARTS times, taking turns start by start so the machine's drift falls on all. */
+async function startsP50(starts: readonly Start[]): Promise<number[]> {
+  const times = starts.map(() => [] as number[]);
   for (let i = 0; i < STARTS; i++) {
-    times.push(
-      await timed(async () => {
-        const r = await execa(file, args, { env, extendEnv: false, reject: false, stdin: 'ignore' });
-        if (r.exitCode !== 0) throw new Error(`${file} ${args.join(' ')}: exit ${r.exitCode} ${r.stdout} ${r.stderr}`);
-      }),
-    );
+    for (const [n, { file, args, env = {} }] of starts.entries()) {
+      times[n]!.push(
+        await timed(async () => {
+          const r = await execa(file, args, { env, extendEnv: false, reject: false, stdin: 'ignore' });
+          if (r.exitCode !== 0)
+            throw new Error(`${file} ${args.join(' ')}: exit ${r.exitCode} ${r.stdout} ${r.stderr}`);
+        }),
+      );
+    }
   }
-  return percentile(times, 50);
+  return times.map((t) => percentile(t, 50));
 }
 
 // The namespace helpers of the tests, with this list in place of ava's teardown.
@@ -225,33 +235,60 @@ async function insidePlugin(log: string): Promise<string> {
 
 const VERSION_ENV = { CNI_COMMAND: 'VERSION' };
 
-/** The single executable's VERSION start-up (built now into this run's fresh cache: its build time is a figure too). */
-async function seaFloor(bare: number): Promise<number | undefined> {
-  if ((await stat(packageFile('dist', PLUGIN_BUNDLE)).catch(() => undefined)) === undefined) {
-    console.log(`  aws-cni VERSION, single executable     not measured: dist/${PLUGIN_BUNDLE} is not built`);
+/**
+ * The runtime's own floor for the plugin's start: a single executable built the same way (a V8 snapshot, postject)
+ * from a bundle that only writes a line. Cached across runs in its own directory, so the plugin's cache keeps its
+ * entries.
+ */
+async function emptyExecutable(): Promise<string> {
+  const dir = join(tmpdir(), 'vpc-cni-bench-empty-sea');
+  await mkdir(dir, { recursive: true });
+  const bundle = join(dir, 'empty.cjs');
+  await writeFile(
+    bundle,
+    [
+      "const { startupSnapshot } = require('node:v8');",
+      "const main = () => require('node:fs').writeSync(1, '{}\\n');",
+      'if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(main);',
+      'else main();',
+      '',
+    ].join('\n'),
+  );
+  return (await pluginExecutable({ bundle, cacheDir: dir })).path;
+}
+
+/** The start-up floors; the plugin's direct VERSION p50, when it could be measured. */
+async function floors(): Promise<number | undefined> {
+  const node24 = process.execPath;
+  const bundle = packageFile('dist', PLUGIN_BUNDLE);
+  if ((await stat(bundle).catch(() => undefined)) === undefined) {
+    console.log(`floors not measured: dist/${PLUGIN_BUNDLE} is not built (npm run build)`);
     return undefined;
   }
-  const built = await pluginExecutable();
-  const size = (await stat(built.path)).size >> 20;
-  if (built.built)
-    console.log(`  (single executable built in ${((built.buildMs ?? 0) / 1000).toFixed(1)} s, ${size} MiB)`);
-  const sea = await startP50(built.path, [], VERSION_ENV);
-  console.log(`  aws-cni VERSION, single executable     ${ms(sea)} ms  ${(sea / bare).toFixed(2)}× bare`);
+  const plugin = await pluginExecutable();
+  if (plugin.built) {
+    const size = (await stat(plugin.path)).size >> 20;
+    console.log(`(aws-cni single executable built in ${((plugin.buildMs ?? 0) / 1000).toFixed(1)} s, ${size} MiB)`);
+  }
+  const [bare, empty, sea, viaNode] = await startsP50([
+    { file: node24, args: ['-e', '0'] },
+    { file: await emptyExecutable(), args: [] },
+    { file: plugin.path, args: [], env: VERSION_ENV },
+    { file: node24, args: [bundle], env: VERSION_ENV },
+  ]);
+  const times = (n: number, of: number) => `${(n / of).toFixed(2)}×`;
+  console.log(`floors (p50 of ${STARTS} starts each, in turns, empty environment, Node ${process.versions.node}):`);
+  console.log(`  bare \`node -e 0\`                       ${ms(bare!)} ms`);
+  console.log(`  empty single executable (snapshot)     ${ms(empty!)} ms  ${times(empty!, bare!)} bare`);
+  console.log(
+    `  aws-cni VERSION, single executable     ${ms(sea!)} ms  ${times(sea!, bare!)} bare, ${times(sea!, empty!)} empty`,
+  );
+  console.log(`  aws-cni VERSION, node + bundle          ${ms(viaNode!)} ms  ${times(viaNode!, bare!)} bare`);
   return sea;
 }
 
 async function main(): Promise<void> {
-  const node24 = process.execPath;
-  const bare = await startP50(node24, ['-e', '0']);
-  console.log(`floors (p50 of ${STARTS} starts, empty environment, Node ${process.versions.node}):`);
-  console.log(`  bare \`node -e 0\`                       ${ms(bare)} ms`);
-
-  const sea = await seaFloor(bare);
-  const bundle = packageFile('dist', PLUGIN_BUNDLE);
-  if ((await stat(bundle).catch(() => undefined)) !== undefined) {
-    const viaNode = await startP50(node24, [bundle], VERSION_ENV);
-    console.log(`  aws-cni VERSION, node + bundle          ${ms(viaNode)} ms  ${(viaNode / bare).toFixed(2)}× bare`);
-  }
+  const sea = await floors();
 
   if (process.getuid?.() !== 0 || !(await canBuildCniRuntime())) {
     console.log('ADD/DEL skipped: needs root (network namespaces) and golang-go + golang-github-appc-cni-dev');
