@@ -135,8 +135,8 @@ export function removeVethPair(p: VethPair): Promise<void> {
   return hostBatch('removing the veth pair', hostTeardown(undefined, p.hostVeth));
 }
 
-/** ip prints nothing for the pair's lines: the output of this one says they have all run. */
-const PAIR_MADE = must('link show dev lo');
+/** ip prints nothing for the lines of a pod's batches: the output of this one says that all before it have run. */
+const MARK = must('link show dev lo');
 
 /**
  * A pod being wired. Its side is one `ip -batch` in its namespace, begun while the agent picks the address: it makes
@@ -163,7 +163,7 @@ export class PodWiring {
       ),
       must('link set lo up'),
       must(`link set ${pair.ifName} up`),
-      PAIR_MADE,
+      MARK,
     ];
     this.#pod.write(text(this.#podLines));
     this.#made = this.#pod.spoke.then(async (spoke) => {
@@ -256,8 +256,19 @@ export class PodWiring {
 
 /** Removes a pod's host side; every step tolerates finding nothing, so DEL may run any number of times. */
 export async function unwirePod(ip: string | undefined, hostVeth: string | undefined): Promise<void> {
-  await hostBatch('tearing down the pod', hostTeardown(ip, hostVeth));
-  if (ip !== undefined) await forgetConnections(ip);
+  if (ip === undefined) return hostBatch('tearing down the pod', hostTeardown(undefined, hostVeth));
+  // The address's rules and route go first, then the veth, which the kernel takes its time over (an RCU grace
+  // period): the connections are forgotten meanwhile, once nothing routes to the address any more.
+  const lines = [...hostTeardown(ip, undefined), MARK, ...hostTeardown(undefined, hostVeth)];
+  const command = hostCommand(true);
+  const host = start(command.file, command.args);
+  host.end(text(lines));
+  const forgetting = host.spoke.then((unrouted) => (unrouted ? forgetConnections(ip) : undefined));
+  try {
+    checkBatch('tearing down the pod', command, lines, await host.exited);
+  } finally {
+    await forgetting;
+  }
 }
 
 /**
