@@ -79,15 +79,21 @@ async function del(conf: NetConf, env: NodeJS.ProcessEnv): Promise<undefined> {
   requireVersion('DEL', conf.cniVersion);
   const inv = parseInvocation('DEL', env);
   const hostVeth = inv.podNamespace !== '' && inv.podName !== '' ? podHostVeth(conf, inv) : undefined;
+  const prev = wiringFromPrevResult(conf.prevResult, inv.ifName);
+  // The host side goes before the address is released: once released it may be another pod's at once (with
+  // IP_COOLDOWN_PERIOD=0), and a teardown after that would delete that pod's rules, which name only the address.
+  const wired = prev?.ip;
+  if (wired !== undefined) await unwirePod(wired, hostVeth ?? prev?.hostVeth);
   let released: Assignment | null | undefined;
   try {
     ({ released } = await ask(conf, 'DEL', { attachment: attachmentOf(conf, inv), reason: 'PodDeleted' }));
   } catch (error) {
-    // The agent down or confused must not keep the pod's network alive: tear down from the runtime's prevResult.
+    // The agent down or confused must not keep the pod's network alive: the teardown above went by prevResult.
     if (!(error instanceof IpcError)) throw error;
   }
-  const prev = wiringFromPrevResult(conf.prevResult, inv.ifName);
-  await unwirePod(released?.address ?? prev?.ip, hostVeth ?? prev?.hostVeth);
+  // Without a prevResult, only the agent knows the address; an address other than prevResult's is torn down too.
+  const address = released?.address;
+  if (wired === undefined || (address !== undefined && address !== wired)) await unwirePod(address, hostVeth);
   return undefined;
 }
 

@@ -37,12 +37,19 @@ interface Peer {
   stop(): Promise<void>;
 }
 
-async function agentPeer(t: ExecutionContext, assignment: Assignment, ready = true): Promise<Peer> {
+/** `seen` runs as each request arrives, before it is answered: what the node looks like to the agent then. */
+async function agentPeer(
+  t: ExecutionContext,
+  assignment: Assignment,
+  ready = true,
+  seen: (req: Request) => Promise<void> = async () => undefined,
+): Promise<Peer> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-cni-'));
   const socket = join(dir, 'agent.sock');
   const requests: Request[] = [];
   const server = await serve(socket, async (req) => {
     requests.push(req);
+    await seen(req);
     switch (req.op) {
       case 'ADD':
       case 'CHECK':
@@ -177,6 +184,23 @@ kernelTest(
     );
   },
 );
+
+kernelTest('DEL tears the host side down before the agent releases the address', async (t) => {
+  const host = await createNetns(t, 'cnih');
+  const pod = await createNetns(t, 'cnip');
+  const before = await hostState(host);
+  // Once released, the address may be another pod's at once (IP_COOLDOWN_PERIOD=0): by then nothing of this pod's may
+  // be left to tear down, as its rules would be the new pod's too.
+  let atRelease: Awaited<ReturnType<typeof hostState>> | undefined;
+  const peer = await agentPeer(t, SECONDARY, true, async (req) => {
+    if (req.op === 'DEL') atRelease = await hostState(host);
+  });
+  const add = await plugin(host, { command: 'ADD', pod, socket: peer.socket });
+  t.is(add.exitCode, 0, JSON.stringify(add.out));
+  const del = await plugin(host, { command: 'DEL', pod, socket: peer.socket, prevResult: add.out });
+  t.is(del.exitCode, 0, JSON.stringify(del.out));
+  t.deepEqual(atRelease, before, 'the host was as before the ADD when the agent was asked to release');
+});
 
 kernelTest(
   'a secondary ENI address gets the from-pod rule to its table; DEL with the agent gone tears down from prevResult',
