@@ -146,6 +146,7 @@ const MARK = must('link show dev lo');
  */
 export class PodWiring {
   readonly #pair: VethPair;
+  readonly #podCommand: Command;
   readonly #pod: FedProcess;
   readonly #podLines: Line[];
   /** The pair exists and its host end's IPv6 sysctls are set; nothing is cleaned up here when it fails. */
@@ -155,8 +156,8 @@ export class PodWiring {
 
   private constructor(pair: VethPair, mtu: number) {
     this.#pair = pair;
-    const command = ipIn(pair.netns, ipBatch(false));
-    this.#pod = start(command.file, command.args);
+    this.#podCommand = ipIn(pair.netns, ipBatch(false));
+    this.#pod = start(this.#podCommand.file, this.#podCommand.args);
     this.#podLines = [
       must(
         `link add ${pair.ifName} mtu ${mtu} type veth peer name ${pair.hostVeth} mtu ${mtu} address ${pair.hostMac} netns /proc/${process.pid}/ns/net`,
@@ -168,7 +169,7 @@ export class PodWiring {
     this.#pod.write(text(this.#podLines));
     this.#made = this.#pod.spoke.then(async (spoke) => {
       if (!spoke) {
-        checkBatch('making the veth pair', command, this.#podLines, await this.#pod.exited);
+        checkBatch('making the veth pair', this.#podCommand, this.#podLines, await this.#pod.exited);
         throw new CniError(ErrorCode.wiringFailed, 'making the veth pair: ip ended before it was made');
       }
       hostVethSysctls(pair.hostVeth);
@@ -211,9 +212,8 @@ export class PodWiring {
     ];
     this.#podLines.push(...lines);
     this.#pod.end(text(lines));
-    const podCommand = ipIn(w.netns, ipBatch(false));
     const podSide = this.#pod.exited.then((result) => {
-      checkBatch('configuring the pod side', podCommand, this.#podLines, result);
+      checkBatch('configuring the pod side', this.#podCommand, this.#podLines, result);
     });
     const hostLines = [
       ...ruleDeletes(w.ip),
@@ -225,11 +225,10 @@ export class PodWiring {
         : [must(`rule add from ${w.ip}/32 lookup ${w.table} priority ${PodRulePriority.fromPod}`)]),
     ];
     const host = this.#hostBatch();
-    const hostCommandLine = this.#hostCommand;
     const hostSide = this.#made.then(
       async () => {
         host.end(text(hostLines));
-        checkBatch('configuring the host side', hostCommandLine, hostLines, await host.exited);
+        checkBatch('configuring the host side', this.#hostCommand, hostLines, await host.exited);
       },
       async (error: unknown) => {
         // No pair, nothing to write: the batch ends empty and lets go of the lock the teardown below waits for.
